@@ -1,0 +1,156 @@
+// The store: a directory holding topics (append-only logs), a journal that orders every
+// commit, and a control block shared by all processes using it. See docs/design.md.
+//
+// A Store object is used by one thread at a time; any number of processes (each with its
+// own Store) may use one directory at once. Writers serialise on a kernel-released lock;
+// readers take no lock and see only committed logs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pipeproc/status.h"
+#include "pipeproc/types.h"
+
+namespace pipeproc {
+
+struct Control;
+struct TopicHead;
+
+struct StoreOptions {
+  size_t max_body = 16u << 20;     // record_too_large above this
+  uint64_t segment_bytes = 64ull << 20;  // roll to a new segment past this size
+};
+
+// One log to commit.
+struct Entry {
+  std::string_view topic;
+  std::string_view body;
+};
+
+// One log read back. body points into the reader's buffer: valid until the next call.
+struct LogView {
+  LogId id;
+  std::string_view body;
+};
+
+struct TopicInfo {
+  std::string name;
+  uint64_t start = 0;  // first sequence held
+  uint64_t end = 0;    // one past the last sequence
+  uint64_t last_ts = 0;
+};
+
+class TopicReader;
+
+class Store {
+ public:
+  enum class Mode { read, write };
+  // Opens the store at dir. Mode::write creates it; Mode::read does not (a store that does
+  // not exist yet reads as one with no topics).
+  static Result<std::unique_ptr<Store>> open(const std::string& dir, Mode mode, StoreOptions opts = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  const StoreOptions& options() const { return opts_; }
+
+  // Commits entries as one atomic batch: every log or none. All share one timestamp.
+  // ids (if given) receives each entry's id, in input order. With sync, success means the
+  // batch is on disk (fdatasync); without, it survives any process crash.
+  Status commit(std::span<const Entry> entries, bool sync, std::vector<LogId>* ids);
+
+  // Lists the topics (lock-free).
+  std::vector<TopicInfo> topics();
+  // A reader over one topic; invalid_topic if the store has no such topic.
+  Result<std::unique_ptr<TopicReader>> reader(std::string_view topic);
+  bool exists() const { return ctl_ != nullptr; }
+
+  // Change notification: a counter bumped by every commit, and a wait for it to move.
+  uint32_t change_counter() const;
+  // Waits until change_counter() != seen or timeout_ms passes (-1: forever). If the store
+  // does not exist yet, polls for it to appear.
+  void wait_change(uint32_t seen, int timeout_ms);
+  // Re-tries attaching to a store that did not exist at open (read mode).
+  Status refresh();
+
+  // Verification (pp-check). report receives one line per problem. repair: cut torn
+  // tails and rebuild indexes. Returns the number of problems found (after repair: left).
+  Result<size_t> check(bool repair, const std::function<void(std::string_view)>& report);
+
+  // Internal: used by TopicReader.
+  Control* control() const { return ctl_; }
+  std::string topic_dir(std::string_view topic) const;
+
+ private:
+  Store(std::string dir, StoreOptions opts);
+  Status attach(bool create);
+  Status lock();
+  void unlock();
+  Status rebuild(bool verify_data);
+  Status ensure_journal();
+  Status rotate_journal_if_needed();
+  struct TopicFiles;
+  Result<TopicFiles*> writer_files(uint32_t id, std::string_view name, const TopicHead& head);
+  Status sync_unsynced();
+  Status apply_payload(Control& c, std::string_view payload);
+  Status write_journal(std::string& rec, uint32_t flags);
+
+  std::string dir_;
+  StoreOptions opts_;
+  int lock_fd_ = -1;
+  int ctl_fd_ = -1;
+  Control* ctl_ = nullptr;
+  int journal_fd_ = -1;
+  uint64_t journal_gen_ = 0;
+  std::vector<std::unique_ptr<TopicFiles>> files_;  // by topic id, writer cache
+  std::string scratch_;                             // commit buffers, reused
+  friend class Recovery;
+};
+
+// Reads one topic. Lock-free; sees logs committed up to the head it last loaded.
+class TopicReader {
+ public:
+  TopicReader(Store& store, std::string name, uint32_t slot);
+  ~TopicReader();
+
+  // Reloads the published head. Returns the [start, end) sequence range held.
+  void refresh();
+  uint64_t start() const;
+  uint64_t end() const;
+  const std::string& name() const { return name_; }
+
+  // First sequence whose timestamp is >= ts (strict: > ts); end() if none.
+  Result<uint64_t> seq_at_or_after(uint64_t ts, bool strict);
+  // Timestamp of a held sequence.
+  Result<uint64_t> ts_of(uint64_t seq);
+
+  // Calls fn for each log in [from, to) oldest first (to clamped to end()); fn returns
+  // false to stop early.
+  Status scan(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn);
+  // Same, newest first over [from, to).
+  Status scan_reverse(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn);
+
+ private:
+  struct Segment;
+  Status load_segments();
+  Result<Segment*> segment_for(uint64_t seq);
+  Result<uint64_t> offset_for(Segment& seg, uint64_t seq);
+  Status read_index(Segment& seg);
+
+  Store& store_;
+  std::string name_;
+  uint32_t slot_;
+  std::unique_ptr<TopicHead> head_;
+  std::vector<std::unique_ptr<Segment>> segs_;
+  uint64_t segs_for_base_ = UINT64_MAX;  // seg_base the list was loaded for
+  std::string buf_;
+};
+
+}  // namespace pipeproc

@@ -1,0 +1,32 @@
+// Value types shared by the libraries and tools: log ids, names, the clock.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "pipeproc/status.h"
+
+namespace pipeproc {
+
+// A log id: {timestamp}-{sequence}. The sequence is the log's position in its topic
+// (dense from 0); the timestamp is the commit time in ms. Within a topic timestamps never
+// decrease: a commit takes max(now, last timestamp of the store), so a clock stepping back
+// reuses the last timestamp instead of reordering ids.
+struct LogId {
+  uint64_t ts = 0;
+  uint64_t seq = 0;
+  friend bool operator==(const LogId&, const LogId&) = default;
+};
+
+std::string format_id(LogId id);
+// Appends "TS-SEQ" to out (no allocation beyond out's growth).
+void append_id(std::string& out, LogId id);
+
+// Topic and proc names: 1-200 bytes of [A-Za-z0-9._-], not "." or "..".
+Status check_name(std::string_view name, std::string_view what = "topic");
+
+// Milliseconds since the epoch; PIPEPROC_NOW_MS (tests only) fixes it.
+uint64_t now_ms();
+
+}  // namespace pipeproc

@@ -1,0 +1,208 @@
+// pp-check's engine: verify every record, index and the journal; with repair, cut torn
+// tails, rebuild indexes and cut a topic at its first damaged record (keeping every valid
+// log before the damage). Runs under the writer lock.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "journal.h"
+#include "pipeproc/store.h"
+#include "posix.h"
+#include "record.h"
+#include "segment.h"
+#include "store_files.h"
+
+namespace pipeproc {
+
+using namespace format;
+
+namespace {
+struct Reporter {
+  const std::function<void(std::string_view)>& out;
+  size_t problems = 0;
+  void operator()(const std::string& s) {
+    ++problems;
+    out(s);
+  }
+};
+}  // namespace
+
+Result<size_t> Store::check(bool repair, const std::function<void(std::string_view)>& report) {
+  if (!ctl_) return size_t{0};
+  Reporter rep{report};
+  Status locked = lock();
+  if (!locked.ok()) {
+    rep(std::string(code_name(locked.code())) + ": " + locked.message());
+    return rep.problems;
+  }
+  struct Guard {
+    Store* s;
+    ~Guard() { s->unlock(); }
+  } guard{this};
+  Control& c = *ctl_;
+
+  // The journal.
+  {
+    std::string jpath = dir_ + "/journal";
+    auto size = posix::file_size(journal_fd_, jpath);
+    if (!size.ok()) return size.status();
+    uint64_t end = c.h.journal_end.load();
+    if (*size > end) {
+      rep(jpath + ": " + std::to_string(*size - end) + " bytes after the last commit (a torn tail)");
+      if (repair) PP_RETURN_IF_ERROR(posix::truncate_file(journal_fd_, end, jpath));
+    }
+    std::string data(end, '\0');
+    auto n = posix::pread_full(journal_fd_, data.data(), data.size(), 0, jpath);
+    if (!n.ok()) return n.status();
+    uint64_t pos = kJournalHeaderSize;
+    while (pos < *n) {
+      const char* p = data.data() + pos;
+      uint32_t len = pos + kJournalRecordHeaderSize <= *n ? get_u32(p + 8) : 0;
+      if (pos + kJournalRecordHeaderSize + len > *n || get_u64(p) != checksum(p + 8, 8 + len)) {
+        rep(jpath + ": bad record at byte " + std::to_string(pos));
+        break;
+      }
+      Status st = decode_ops(std::string_view(p + kJournalRecordHeaderSize, len), [](const OpView&) { return Status{}; });
+      if (!st.ok()) rep(jpath + ": record at byte " + std::to_string(pos) + ": " + st.message());
+      pos += kJournalRecordHeaderSize + len;
+    }
+  }
+
+  bool changed = false;
+  std::string payload(kJournalRecordHeaderSize, '\0');
+  uint32_t ntopics = c.h.topic_count.load();
+  for (uint32_t id = 0; id < ntopics; ++id) {
+    TopicSlot& slot = c.topics[id];
+    std::string name(slot_name(slot));
+    std::string tdir = topic_dir(name);
+    TopicHead h = writer_head(slot);
+    auto bases = list_segments(tdir);
+    if (!bases.ok()) return bases.status();
+    uint64_t expect_seq = UINT64_MAX;
+    uint64_t last_ts = 0;
+    for (size_t k = 0; k < bases->size(); ++k) {
+      uint64_t base = (*bases)[k];
+      std::string seg_path = tdir + "/" + segment_file_name(base, ".log");
+      std::string idx_path = tdir + "/" + segment_file_name(base, ".idx");
+      if (base > h.seg_base) {
+        rep(seg_path + ": a segment beyond the committed head");
+        if (repair) {
+          ::unlink(seg_path.c_str());
+          ::unlink(idx_path.c_str());
+        }
+        continue;
+      }
+      auto f = posix::open_file(seg_path, repair ? O_RDWR : O_RDONLY);
+      if (!f.ok()) return f.status();
+      auto size = posix::file_size(f->get(), seg_path);
+      if (!size.ok()) return size.status();
+      char hdr[kSegmentHeaderSize];
+      auto hn = posix::pread_full(f->get(), hdr, sizeof hdr, 0, seg_path);
+      if (!hn.ok()) return hn.status();
+      if (*hn != sizeof hdr || decode_file_header(hdr, kSegmentMagic, kSegmentVersion) != base) {
+        rep(seg_path + ": bad segment header");
+        continue;
+      }
+      bool last = base == h.seg_base;
+      uint64_t limit = last ? h.seg_end : *size;
+      if (last && *size > h.seg_end) {
+        rep(seg_path + ": " + std::to_string(*size - h.seg_end) + " bytes after the committed head (a torn tail)");
+        if (repair) PP_RETURN_IF_ERROR(posix::truncate_file(f->get(), h.seg_end, seg_path));
+      }
+      if (expect_seq != UINT64_MAX && base != expect_seq)
+        rep(seg_path + ": starts at sequence " + std::to_string(base) + ", expected " + std::to_string(expect_seq));
+      // Records.
+      std::vector<IndexEntry> seen;  // every record's (seq, ts, off) for index checks: sparse
+      bool ts_bad = false;
+      auto r = scan_segment(f->get(), seg_path, kSegmentHeaderSize, limit, base, opts_.max_body,
+                            [&](const RecordView& rec, uint64_t off) {
+                              if (rec.ts < last_ts && !ts_bad) {
+                                ts_bad = true;
+                                rep(seg_path + ": timestamp goes back at byte " + std::to_string(off));
+                              }
+                              last_ts = rec.ts;
+                              seen.push_back(IndexEntry{rec.seq, rec.ts, off});
+                            });
+      if (!r.ok()) return r.status();
+      if (r->stop != DecodeResult::ok) {
+        rep(r->problem + (last ? "" : " (segment " + std::to_string(base) + ")") + ", " +
+            std::to_string(limit - r->offset) + " bytes and the logs from sequence " + std::to_string(r->next_seq) +
+            " on are affected");
+        if (repair) {
+          // Cut the topic at the damage: every log before it stays.
+          PP_RETURN_IF_ERROR(posix::truncate_file(f->get(), r->offset, seg_path));
+          for (size_t j = k + 1; j < bases->size(); ++j) {
+            ::unlink((tdir + "/" + segment_file_name((*bases)[j], ".log")).c_str());
+            ::unlink((tdir + "/" + segment_file_name((*bases)[j], ".idx")).c_str());
+          }
+          h.end = r->next_seq;
+          h.seg_base = base;
+          h.seg_end = r->offset;
+          op_topic_head(payload, id, h.end, h.seg_base, h.seg_end, last_ts);
+          PP_RETURN_IF_ERROR(
+              rebuild_index(f->get(), seg_path, idx_path, base, r->offset, opts_.max_body, &slot.idx_count, &slot.idx_last_off));
+          changed = true;
+        }
+        break;
+      }
+      if (last && r->next_seq != h.end)
+        rep(seg_path + ": holds logs up to " + std::to_string(r->next_seq) + ", the head says " + std::to_string(h.end));
+      expect_seq = r->next_seq;
+      // The index: every entry must point at the record it names.
+      bool idx_ok = true;
+      std::string idx;
+      if (auto xf = posix::open_file(idx_path, O_RDONLY); xf.ok()) {
+        auto xs = posix::file_size(xf->get(), idx_path);
+        if (!xs.ok()) return xs.status();
+        idx.resize(*xs);
+        auto xn = posix::pread_full(xf->get(), idx.data(), idx.size(), 0, idx_path);
+        if (!xn.ok()) return xn.status();
+        if (idx.size() < kIndexHeaderSize || decode_file_header(idx.data(), kIndexMagic, kIndexVersion) != base) {
+          idx_ok = false;
+        } else {
+          size_t j = 0;
+          for (size_t at = kIndexHeaderSize; at + kIndexEntrySize <= idx.size(); at += kIndexEntrySize) {
+            auto e = decode_index_entry(idx.data() + at);
+            if (!e) {
+              idx_ok = false;
+              break;
+            }
+            if (e->seq >= r->next_seq) break;  // ahead of the head: ignored by readers
+            while (j < seen.size() && seen[j].seq < e->seq) ++j;
+            if (j == seen.size() || seen[j].offset != e->offset || seen[j].ts != e->ts) {
+              idx_ok = false;
+              break;
+            }
+          }
+        }
+      } else {
+        idx_ok = false;
+      }
+      if (!idx_ok) {
+        rep(idx_path + ": index missing or wrong");
+        if (repair) {
+          uint64_t cnt = 0, lastoff = 0;
+          PP_RETURN_IF_ERROR(rebuild_index(f->get(), seg_path, idx_path, base, limit, opts_.max_body, &cnt, &lastoff));
+          if (last) {
+            slot.idx_count = cnt;
+            slot.idx_last_off = lastoff;
+          }
+        }
+      }
+    }
+  }
+  if (changed) {
+    // Publish the cut heads as one durable commit.
+    c.h.dirty.store(1);
+    PP_RETURN_IF_ERROR(write_journal(payload, 0));
+    PP_RETURN_IF_ERROR(posix::sync_data(journal_fd_, dir_ + "/journal"));
+    PP_RETURN_IF_ERROR(apply_payload(c, std::string_view(payload).substr(kJournalRecordHeaderSize)));
+    c.h.journal_end.fetch_add(payload.size());
+    c.h.dirty.store(0);
+    files_.clear();
+    wake_all(c);
+  }
+  return rep.problems;
+}
+
+}  // namespace pipeproc

@@ -1,0 +1,224 @@
+// JSON lines reading and validation; see jsonl.h.
+//
+// Validation runs simdjson's parse_many over a whole batch (the fast SIMD kernel picked at
+// run time) and checks that its documents line up one to one with the lines; on any
+// mismatch it falls back to parsing line by line to find the first bad one.
+#include "pipeproc/jsonl.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <simdjson.h>
+
+namespace pipeproc {
+
+namespace {
+constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+}  // namespace
+
+LineReader::LineReader(int fd, size_t max_line, size_t window) : fd_(fd), max_line_(max_line), window_(window) {
+  buf_.resize(window_ + kPadding);
+}
+LineReader::~LineReader() = default;
+
+Status LineReader::fill(bool block) {
+  if (begin_ > 0) {  // keep the partial line at the front
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (end_ + kPadding + 1 > buf_.size()) {
+    size_t cap = std::max(buf_.size() * 2, window_ + kPadding);
+    buf_.resize(cap);
+  }
+  for (;;) {
+    if (!block) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP))) return {};
+    }
+    ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - kPadding - end_);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_status(errno, "read input");
+    }
+    if (n == 0) eof_ = true;
+    end_ += static_cast<size_t>(n);
+    bytes_read_ += static_cast<uint64_t>(n);
+    return {};
+  }
+}
+
+Result<bool> LineReader::next(std::vector<Line>& lines) {
+  lines.clear();
+  if (!pending_.ok()) return pending_;
+  // Read until a newline arrives (or the input ends), then take whatever more is ready
+  // without waiting, up to the window.
+  bool got_any = false;
+  for (;;) {
+    if (eof_) break;
+    bool have_newline = std::memchr(buf_.data() + begin_, '\n', end_ - begin_) != nullptr;
+    if (have_newline && (end_ - begin_ >= window_)) break;
+    if (!have_newline && end_ - begin_ > max_line_ + 4096) {
+      pending_ = Status(Code::record_too_large, "line " + std::to_string(line_no_ + 1) + ": longer than " +
+                                                    std::to_string(max_line_) + " bytes");
+      return pending_;
+    }
+    size_t before = end_;
+    PP_RETURN_IF_ERROR(fill(!have_newline));
+    if (end_ == before && !eof_) break;  // nothing more ready now
+    got_any = true;
+  }
+  (void)got_any;
+  // Cut the buffer into lines.
+  size_t pos = begin_;
+  while (pos < end_) {
+    const char* nl = static_cast<const char*>(std::memchr(buf_.data() + pos, '\n', end_ - pos));
+    size_t stop;
+    if (nl) {
+      stop = static_cast<size_t>(nl - buf_.data());
+    } else if (eof_) {
+      stop = end_;
+    } else {
+      break;
+    }
+    ++line_no_;
+    size_t a = pos, b = stop;
+    while (a < b && is_blank(buf_[a])) ++a;
+    while (b > a && is_blank(buf_[b - 1])) --b;
+    if (b - a > max_line_) {
+      pending_ = Status(Code::record_too_large, "line " + std::to_string(line_no_) + ": body of " +
+                                                    std::to_string(b - a) + " bytes is over the limit of " +
+                                                    std::to_string(max_line_));
+      begin_ = end_;
+      return !lines.empty() ? Result<bool>(true) : Result<bool>(pending_);
+    }
+    if (b > a) lines.push_back(Line{std::string_view(buf_.data() + a, b - a), line_no_});
+    pos = nl ? stop + 1 : stop;
+  }
+  begin_ = pos;
+  if (lines.empty() && eof_ && begin_ >= end_) return false;
+  return true;
+}
+
+struct JsonValidator::Impl {
+  simdjson::dom::parser many;
+  simdjson::dom::parser one;
+};
+
+JsonValidator::JsonValidator() : impl_(std::make_unique<Impl>()) {}
+JsonValidator::~JsonValidator() = default;
+
+Status JsonValidator::validate_one(std::string_view text) {
+  simdjson::dom::element e;
+  auto err = impl_->one.parse(text.data(), text.size(), true).get(e);
+  if (err) return Status(Code::invalid_json, simdjson::error_message(err));
+  return {};
+}
+
+size_t JsonValidator::validate(std::span<const Line> lines, Status* err) {
+  if (lines.empty()) return 0;
+  const char* base = lines.front().text.data();
+  size_t len = static_cast<size_t>(lines.back().text.data() + lines.back().text.size() - base);
+  size_t ok = 0;  // lines known good
+  simdjson::dom::document_stream stream;
+  size_t batch = std::max<size_t>(len + 1, 1 << 16);
+  if (!impl_->many.parse_many(reinterpret_cast<const uint8_t*>(base), len, batch).get(stream)) {
+    for (auto it = stream.begin(); it != stream.end() && ok < lines.size(); ++it) {
+      simdjson::dom::element e;
+      if ((*it).get(e)) break;
+      const Line& l = lines[ok];
+      if (it.current_index() != static_cast<size_t>(l.text.data() - base) || it.source().size() != l.text.size())
+        break;
+      ++ok;
+    }
+  }
+  // Lines after the aligned prefix: one by one (padding: the buffer extends past each line).
+  for (; ok < lines.size(); ++ok) {
+    const Line& l = lines[ok];
+    simdjson::dom::element e;
+    auto e2 = impl_->one.parse(l.text.data(), l.text.size(), false).get(e);
+    if (e2) {
+      *err = Status(Code::invalid_json, "line " + std::to_string(l.number) + ": " + simdjson::error_message(e2));
+      return ok;
+    }
+  }
+  return ok;
+}
+
+Status JsonValidator::envelope(std::string_view text, std::string_view* topic, std::string_view* body) {
+  simdjson::dom::element e;
+  auto err = impl_->one.parse(text.data(), text.size(), true).get(e);
+  if (err) return Status(Code::invalid_json, simdjson::error_message(err));
+  simdjson::dom::object obj;
+  if (e.get(obj)) return Status(Code::invalid_envelope, R"(an envelope is an object {"topic":"name","body":...})");
+  std::string_view t;
+  if (obj["topic"].get(t)) return Status(Code::invalid_envelope, R"(the envelope has no "topic" string)");
+  simdjson::dom::element b;
+  if (obj["body"].get(b)) return Status(Code::invalid_envelope, R"(the envelope has no "body")");
+  *topic = t;  // points into the parser: valid until the next parse
+  *body = raw_member(text, "body");
+  if (body->empty()) return Status(Code::invalid_envelope, R"(the envelope's "body" could not be found)");
+  return {};
+}
+
+namespace {
+// Skips a JSON string starting at s[i] == '"'; returns the index after its closing quote.
+size_t skip_string(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return s.size();
+}
+size_t skip_ws(std::string_view s, size_t i) {
+  while (i < s.size() && is_blank(s[i])) ++i;
+  return i;
+}
+// Skips one valid JSON value starting at s[i].
+size_t skip_value(std::string_view s, size_t i) {
+  if (i >= s.size()) return i;
+  if (s[i] == '"') return skip_string(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    for (; i < s.size(); ++i) {
+      char c = s[i];
+      if (c == '"') {
+        i = skip_string(s, i) - 1;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (--depth == 0) return i + 1;
+      }
+    }
+    return s.size();
+  }
+  while (i < s.size() && !is_blank(s[i]) && s[i] != ',' && s[i] != '}' && s[i] != ']') ++i;
+  return i;
+}
+}  // namespace
+
+std::string_view raw_member(std::string_view s, std::string_view key) {
+  size_t i = skip_ws(s, 0);
+  if (i >= s.size() || s[i] != '{') return {};
+  i = skip_ws(s, i + 1);
+  while (i < s.size() && s[i] == '"') {
+    size_t kend = skip_string(s, i);
+    std::string_view k = s.substr(i + 1, kend - i - 2);
+    i = skip_ws(s, kend);
+    if (i >= s.size() || s[i] != ':') return {};
+    i = skip_ws(s, i + 1);
+    size_t vend = skip_value(s, i);
+    if (k == key) return s.substr(i, vend - i);
+    i = skip_ws(s, vend);
+    if (i < s.size() && s[i] == ',') i = skip_ws(s, i + 1);
+  }
+  return {};
+}
+
+}  // namespace pipeproc

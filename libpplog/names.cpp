@@ -1,0 +1,39 @@
+// Names and ids.
+#include <charconv>
+
+#include "pipeproc/types.h"
+
+namespace pipeproc {
+
+void append_id(std::string& out, LogId id) {
+  char buf[48];
+  auto r = std::to_chars(buf, buf + 24, id.ts);
+  *r.ptr++ = '-';
+  r = std::to_chars(r.ptr, buf + sizeof buf, id.seq);
+  out.append(buf, r.ptr);
+}
+
+std::string format_id(LogId id) {
+  std::string s;
+  append_id(s, id);
+  return s;
+}
+
+Status check_name(std::string_view name, std::string_view what) {
+  auto bad = [&](std::string_view why) {
+    std::string shown(name.substr(0, 64));
+    return Status(Code::invalid_name, std::string(what) + " name '" + shown +
+                                          (name.size() > 64 ? "...'" : "'") + " " + std::string(why));
+  };
+  if (name.empty()) return Status(Code::invalid_name, std::string(what) + " name is empty");
+  if (name.size() > 200) return bad("is longer than 200 bytes");
+  if (name == "." || name == "..") return bad("is reserved");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-';
+    if (!ok) return bad("may hold only A-Z a-z 0-9 . _ -");
+  }
+  return {};
+}
+
+}  // namespace pipeproc

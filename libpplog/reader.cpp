@@ -1,0 +1,316 @@
+// TopicReader: lock-free reads of one topic up to its published head. Segments are found
+// by listing the topic directory; a log is found by sequence or timestamp through the
+// mmap'd sparse index of its segment (binary search), then a short forward scan.
+// A segment deleted by GC after it was opened stays readable through the open descriptor.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "control.h"
+#include "pipeproc/store.h"
+#include "posix.h"
+#include "record.h"
+#include "segment.h"
+
+namespace pipeproc {
+
+using namespace format;
+
+struct TopicReader::Segment {
+  uint64_t base = 0;
+  std::string path;
+  posix::Fd fd;
+  // The sparse index, mapped. Entries at or beyond the head are ignored.
+  const char* idx = nullptr;
+  size_t idx_len = 0;
+  bool idx_tried = false;
+  uint64_t idx_for_end = 0;  // head.end when the index was mapped
+  ~Segment() {
+    if (idx) ::munmap(const_cast<char*>(idx), idx_len);
+  }
+  size_t entries() const { return idx_len > kIndexHeaderSize ? (idx_len - kIndexHeaderSize) / kIndexEntrySize : 0; }
+  std::optional<IndexEntry> entry(size_t i) const {
+    return decode_index_entry(idx + kIndexHeaderSize + i * kIndexEntrySize);
+  }
+};
+
+TopicReader::TopicReader(Store& store, std::string name, uint32_t slot)
+    : store_(store), name_(std::move(name)), slot_(slot), head_(std::make_unique<TopicHead>()) {
+  refresh();
+}
+
+TopicReader::~TopicReader() = default;
+
+void TopicReader::refresh() { *head_ = read_head(store_.control()->topics[slot_]); }
+uint64_t TopicReader::start() const { return head_->start; }
+uint64_t TopicReader::end() const { return head_->end; }
+
+Result<std::unique_ptr<TopicReader>> Store::reader(std::string_view topic) {
+  PP_RETURN_IF_ERROR(check_name(topic));
+  int slot = ctl_ ? find_topic(*ctl_, topic) : -1;
+  if (slot < 0) return Status(Code::invalid_topic, "no topic named '" + std::string(topic) + "'");
+  return std::make_unique<TopicReader>(*this, std::string(topic), static_cast<uint32_t>(slot));
+}
+
+Status TopicReader::load_segments() {
+  if (segs_for_base_ == head_->seg_base && !segs_.empty()) return {};
+  auto bases = list_segments(store_.topic_dir(name_));
+  if (!bases.ok()) return bases.status();
+  std::vector<std::unique_ptr<Segment>> next;
+  for (uint64_t b : *bases) {
+    if (b > head_->seg_base) continue;  // an orphan of a commit that never happened
+    std::unique_ptr<Segment> seg;
+    for (auto& old : segs_)
+      if (old && old->base == b) seg = std::move(old);
+    if (!seg) {
+      seg = std::make_unique<Segment>();
+      seg->base = b;
+      seg->path = store_.topic_dir(name_) + "/" + segment_file_name(b, ".log");
+    }
+    next.push_back(std::move(seg));
+  }
+  segs_ = std::move(next);
+  segs_for_base_ = head_->seg_base;
+  if (segs_.empty() || segs_.back()->base != head_->seg_base)
+    return Status(Code::corrupt_record, store_.topic_dir(name_) + ": the segment being written is missing");
+  return {};
+}
+
+Result<TopicReader::Segment*> TopicReader::segment_for(uint64_t seq) {
+  PP_RETURN_IF_ERROR(load_segments());
+  auto it = std::upper_bound(segs_.begin(), segs_.end(), seq,
+                             [](uint64_t s, const std::unique_ptr<Segment>& g) { return s < g->base; });
+  if (it == segs_.begin())
+    return Status(Code::corrupt_record, store_.topic_dir(name_) + ": no segment holds sequence " + std::to_string(seq));
+  Segment* seg = (--it)->get();
+  if (!seg->fd.valid()) {
+    auto f = posix::open_file(seg->path, O_RDONLY);
+    if (!f.ok()) return f.status();
+    seg->fd = std::move(*f);
+  }
+  return seg;
+}
+
+Status TopicReader::read_index(Segment& seg) {
+  bool last = seg.base == head_->seg_base;
+  if (seg.idx_tried && !(last && seg.idx_for_end != head_->end)) return {};
+  if (seg.idx) ::munmap(const_cast<char*>(seg.idx), seg.idx_len);
+  seg.idx = nullptr;
+  seg.idx_len = 0;
+  seg.idx_tried = true;
+  seg.idx_for_end = head_->end;
+  std::string path = store_.topic_dir(name_) + "/" + segment_file_name(seg.base, ".idx");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};  // no index: scan from the segment start
+  off_t len = ::lseek(fd, 0, SEEK_END);
+  if (len >= static_cast<off_t>(kIndexHeaderSize)) {
+    void* p = ::mmap(nullptr, static_cast<size_t>(len), PROT_READ, MAP_SHARED, fd, 0);
+    if (p != MAP_FAILED) {
+      seg.idx = static_cast<const char*>(p);
+      seg.idx_len = static_cast<size_t>(len);
+      if (decode_file_header(seg.idx, kIndexMagic, kIndexVersion) != seg.base) {
+        ::munmap(p, seg.idx_len);  // unreadable or foreign: ignore it
+        seg.idx = nullptr;
+        seg.idx_len = 0;
+      }
+    }
+  }
+  ::close(fd);
+  return {};
+}
+
+// Offset of a record at or before seq in seg, from the index (header end if none).
+Result<uint64_t> TopicReader::offset_for(Segment& seg, uint64_t seq) {
+  PP_RETURN_IF_ERROR(read_index(seg));
+  size_t lo = 0, hi = seg.entries();  // find the last entry with entry.seq <= seq
+  uint64_t best = kSegmentHeaderSize;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    auto e = seg.entry(mid);
+    if (!e) return kSegmentHeaderSize;  // a damaged index is ignored: scan
+    if (e->seq <= seq && e->seq < head_->end) {
+      best = e->offset;
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return best;
+}
+
+Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn) {
+  from = std::max(from, head_->start);
+  to = std::min(to, head_->end);
+  uint64_t seq = from;
+  while (seq < to) {
+    auto sg = segment_for(seq);
+    if (!sg.ok()) return sg.status();
+    Segment& seg = **sg;
+    auto off = offset_for(seg, seq);
+    if (!off.ok()) return off.status();
+    uint64_t limit;
+    uint64_t next_base = UINT64_MAX;
+    for (size_t i = 0; i + 1 < segs_.size(); ++i)
+      if (segs_[i].get() == &seg) next_base = segs_[i + 1]->base;
+    if (seg.base == head_->seg_base) {
+      limit = head_->seg_end;
+    } else {
+      auto size = posix::file_size(seg.fd.get(), seg.path);
+      if (!size.ok()) return size.status();
+      limit = *size;
+    }
+    // Read forward in chunks; records may span chunk ends.
+    uint64_t pos = *off;
+    buf_.clear();
+    uint64_t buf_off = pos;
+    size_t at = 0;
+    const size_t chunk = 1 << 20;
+    uint64_t expect = UINT64_MAX;
+    while (seq < to && seq < next_base) {
+      RecordView rec;
+      std::string_view avail(buf_.data() + at, buf_.size() - at);
+      DecodeResult d = decode_record(avail, &rec, store_.options().max_body);
+      if (d == DecodeResult::truncated) {
+        if (buf_off + buf_.size() >= limit)
+          return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));
+        buf_.erase(0, at);
+        buf_off += at;
+        at = 0;
+        size_t need = kRecordHeaderSize + (buf_.size() >= 12 ? get_u32(buf_.data() + 8) : 0);
+        size_t want = std::min<uint64_t>(std::max(chunk, need), limit - (buf_off + buf_.size()));
+        size_t old = buf_.size();
+        buf_.resize(old + want);
+        auto n = posix::pread_full(seg.fd.get(), buf_.data() + old, want, buf_off + old, seg.path);
+        if (!n.ok()) return n.status();
+        buf_.resize(old + *n);
+        if (*n == 0)
+          return Status(Code::corrupt_record, seg.path + ": file ends before its committed end (byte " +
+                                                  std::to_string(limit) + ")");
+        continue;
+      }
+      if (d == DecodeResult::corrupt || (expect != UINT64_MAX && rec.seq != expect))
+        return Status(Code::corrupt_record, seg.path + ": bad record at byte " + std::to_string(pos) +
+                                                (d == DecodeResult::corrupt ? " (checksum mismatch)" : " (out of order)"));
+      at += rec.size;
+      pos += rec.size;
+      expect = rec.seq + 1;
+      if (rec.seq < seq) continue;  // before the start, after an index entry
+      if (rec.seq != seq)
+        return Status(Code::corrupt_record, seg.path + ": sequence " + std::to_string(seq) + " missing at byte " +
+                                                std::to_string(pos - rec.size));
+      ++seq;
+      if (!fn(LogView{LogId{rec.ts, rec.seq}, rec.body})) return {};
+    }
+  }
+  return {};
+}
+
+Status TopicReader::scan_reverse(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn) {
+  from = std::max(from, head_->start);
+  to = std::min(to, head_->end);
+  // Walk back one index interval at a time: read it forward, hand it out backwards.
+  std::string block;
+  std::vector<std::pair<LogId, std::pair<size_t, size_t>>> items;
+  while (to > from) {
+    auto sg = segment_for(to - 1);
+    if (!sg.ok()) return sg.status();
+    auto off = offset_for(**sg, to - 1);
+    if (!off.ok()) return off.status();
+    // The first sequence of that interval: the record at the offset.
+    uint64_t lo = (*sg)->base;
+    if (*off != kSegmentHeaderSize) {
+      char hdr[kRecordHeaderSize];
+      auto n = posix::pread_full((*sg)->fd.get(), hdr, sizeof hdr, *off, (*sg)->path);
+      if (!n.ok()) return n.status();
+      if (*n != sizeof hdr) return Status(Code::corrupt_record, (*sg)->path + ": index points past the end");
+      lo = get_u64(hdr + 16);
+    }
+    lo = std::max(lo, from);
+    if (lo >= to) return Status(Code::corrupt_record, (*sg)->path + ": index out of order");
+    block.clear();
+    items.clear();
+    PP_RETURN_IF_ERROR(scan(lo, to, [&](const LogView& v) {
+      items.push_back({v.id, {block.size(), v.body.size()}});
+      block.append(v.body);
+      return true;
+    }));
+    for (auto it = items.rbegin(); it != items.rend(); ++it) {
+      if (!fn(LogView{it->first, std::string_view(block).substr(it->second.first, it->second.second)})) return {};
+    }
+    to = lo;
+  }
+  return {};
+}
+
+Result<uint64_t> TopicReader::seq_at_or_after(uint64_t ts, bool strict) {
+  auto before = [&](uint64_t t) { return strict ? t <= ts : t < ts; };  // "t comes before the answer"
+  if (head_->end <= head_->start) return head_->end;
+  PP_RETURN_IF_ERROR(load_segments());
+  // The last segment whose first log comes before the answer.
+  Segment* pick = nullptr;
+  size_t lo = 0, hi = segs_.size();
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    auto sg = segment_for(segs_[mid]->base);
+    if (!sg.ok()) return sg.status();
+    char hdr[kRecordHeaderSize];
+    auto n = posix::pread_full((*sg)->fd.get(), hdr, sizeof hdr, kSegmentHeaderSize, (*sg)->path);
+    if (!n.ok()) return n.status();
+    if (*n < sizeof hdr) {  // an empty segment (nothing committed into it yet)
+      hi = mid;
+      continue;
+    }
+    if (before(get_u64(hdr + 24))) {
+      pick = segs_[mid].get();
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (!pick) return head_->start;
+  // Within it: the last index entry before the answer, then scan.
+  PP_RETURN_IF_ERROR(read_index(*pick));
+  uint64_t from = pick->base;
+  size_t a = 0, b = pick->entries();
+  while (a < b) {
+    size_t mid = a + (b - a) / 2;
+    auto e = pick->entry(mid);
+    if (!e || e->seq >= head_->end) {
+      b = mid;
+      continue;
+    }
+    if (before(e->ts)) {
+      from = e->seq;
+      a = mid + 1;
+    } else {
+      b = mid;
+    }
+  }
+  uint64_t answer = head_->end;
+  bool found = false;
+  PP_RETURN_IF_ERROR(scan(from, head_->end, [&](const LogView& v) {
+    if (before(v.id.ts)) return true;
+    answer = v.id.seq;
+    found = true;
+    return false;
+  }));
+  (void)found;
+  return std::max(answer, head_->start);
+}
+
+Result<uint64_t> TopicReader::ts_of(uint64_t seq) {
+  uint64_t ts = 0;
+  bool got = false;
+  PP_RETURN_IF_ERROR(scan(seq, seq + 1, [&](const LogView& v) {
+    ts = v.id.ts;
+    got = true;
+    return false;
+  }));
+  if (!got) return Status(Code::sequence_not_found, "sequence " + std::to_string(seq) + " is not held");
+  return ts;
+}
+
+}  // namespace pipeproc

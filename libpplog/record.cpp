@@ -1,0 +1,69 @@
+// Record and header codecs; see record.h and docs/format.md.
+#include "record.h"
+
+#include <xxhash.h>
+
+namespace pipeproc::format {
+
+uint64_t checksum(const void* data, size_t len) { return XXH3_64bits(data, len); }
+
+void append_record(std::string& out, uint64_t seq, uint64_t ts, std::string_view body) {
+  size_t at = out.size();
+  out.resize(at + kRecordHeaderSize + body.size());
+  char* p = out.data() + at;
+  put_u32(p + 8, static_cast<uint32_t>(body.size()));
+  put_u32(p + 12, static_cast<uint32_t>(RecordKind::log));
+  put_u64(p + 16, seq);
+  put_u64(p + 24, ts);
+  std::memcpy(p + kRecordHeaderSize, body.data(), body.size());
+  put_u64(p, checksum(p + 8, kRecordHeaderSize - 8 + body.size()));
+}
+
+DecodeResult decode_record(std::string_view buf, RecordView* out, size_t max_body) {
+  if (buf.size() < kRecordHeaderSize) return DecodeResult::truncated;
+  const char* p = buf.data();
+  uint32_t len = get_u32(p + 8);
+  if (get_u32(p + 12) != static_cast<uint32_t>(RecordKind::log) || len > max_body) return DecodeResult::corrupt;
+  if (buf.size() < kRecordHeaderSize + len) return DecodeResult::truncated;
+  if (get_u64(p) != checksum(p + 8, kRecordHeaderSize - 8 + len)) return DecodeResult::corrupt;
+  out->seq = get_u64(p + 16);
+  out->ts = get_u64(p + 24);
+  out->body = std::string_view(p + kRecordHeaderSize, len);
+  out->size = kRecordHeaderSize + len;
+  return DecodeResult::ok;
+}
+
+void encode_file_header(char out[32], uint64_t magic, uint32_t version, uint64_t value) {
+  put_u64(out, magic);
+  put_u32(out + 8, version);
+  put_u32(out + 12, 0);
+  put_u64(out + 16, value);
+  put_u64(out + 24, checksum(out, 24));
+}
+
+std::optional<uint64_t> decode_file_header(const char in[32], uint64_t magic, uint32_t version) {
+  if (get_u64(in) != magic || get_u32(in + 8) != version || get_u64(in + 24) != checksum(in, 24))
+    return std::nullopt;
+  return get_u64(in + 16);
+}
+
+void encode_index_entry(char out[32], const IndexEntry& e) {
+  put_u64(out, e.seq);
+  put_u64(out + 8, e.ts);
+  put_u64(out + 16, e.offset);
+  put_u64(out + 24, checksum(out, 24));
+}
+
+std::optional<IndexEntry> decode_index_entry(const char in[32]) {
+  if (get_u64(in + 24) != checksum(in, 24)) return std::nullopt;
+  return IndexEntry{get_u64(in), get_u64(in + 8), get_u64(in + 16)};
+}
+
+void seal_journal_record(std::string& buf, uint32_t flags) {
+  char* p = buf.data();
+  put_u32(p + 8, static_cast<uint32_t>(buf.size() - kJournalRecordHeaderSize));
+  put_u32(p + 12, flags);
+  put_u64(p, checksum(p + 8, buf.size() - 8));
+}
+
+}  // namespace pipeproc::format

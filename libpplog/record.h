@@ -1,0 +1,57 @@
+// Encoding and decoding of records, segment and index headers, index entries and journal
+// records (docs/format.md). Pure functions over bytes: no I/O, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "format.h"
+#include "pipeproc/status.h"
+
+namespace pipeproc::format {
+
+inline void put_u16(char* p, uint16_t v) { std::memcpy(p, &v, 2); }
+inline void put_u32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
+inline void put_u64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
+inline uint16_t get_u16(const char* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
+inline uint32_t get_u32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+inline uint64_t get_u64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
+
+uint64_t checksum(const void* data, size_t len);
+
+// Appends one record (header + body) to out.
+void append_record(std::string& out, uint64_t seq, uint64_t ts, std::string_view body);
+
+struct RecordView {
+  uint64_t seq = 0;
+  uint64_t ts = 0;
+  std::string_view body;
+  size_t size = 0;  // header + body
+};
+
+enum class DecodeResult { ok, truncated, corrupt };
+// Decodes the record at the start of buf. truncated: buf ends before the record does
+// (a torn tail when at the end of a file); corrupt: header or checksum wrong.
+DecodeResult decode_record(std::string_view buf, RecordView* out, size_t max_body);
+
+// File headers (segment, index, journal share one layout: magic, version, 0, u64, xxh3).
+void encode_file_header(char out[32], uint64_t magic, uint32_t version, uint64_t value);
+// Returns the u64 value, or nullopt if the header is not valid for magic/version.
+std::optional<uint64_t> decode_file_header(const char in[32], uint64_t magic, uint32_t version);
+
+struct IndexEntry {
+  uint64_t seq = 0;
+  uint64_t ts = 0;
+  uint64_t offset = 0;
+};
+void encode_index_entry(char out[32], const IndexEntry& e);
+std::optional<IndexEntry> decode_index_entry(const char in[32]);
+
+// Journal record framing: writes the 16-byte header for payload in place (buf holds
+// 16 reserved bytes then the payload).
+void seal_journal_record(std::string& buf, uint32_t flags);
+
+}  // namespace pipeproc::format

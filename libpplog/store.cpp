@@ -1,0 +1,412 @@
+// The store's write side: opening, the writer lock, commits, journal rotation and the
+// rebuild of the control block from the files (recovery). Readers live in reader.cpp.
+//
+// Commit protocol (docs/format.md, "Commit"): under the writer lock, mark the control block
+// dirty, append records to each topic's segment (and sparse index), fdatasync every segment
+// holding unsynced data when the commit is durable, append one journal record — the commit
+// point — then publish the new heads, clear dirty and wake waiters. A durable commit then
+// fdatasyncs the journal outside the lock, so concurrent committers share that fsync.
+#include "pipeproc/store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "control.h"
+#include "journal.h"
+#include "posix.h"
+#include "record.h"
+#include "segment.h"
+#include "store_files.h"
+
+namespace pipeproc {
+
+using namespace format;
+
+namespace {
+
+bool header_valid(const Control& c, bool check_boot) {
+  if (c.h.magic != kControlMagic || c.h.version != kControlVersion || c.h.max_topics != kMaxTopics) return false;
+  if (c.h.initialized.load(std::memory_order_acquire) != 1) return false;
+  if (check_boot && std::string_view(c.h.boot_id) != boot_id()) return false;
+  return true;
+}
+
+uint64_t env_u64(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  uint64_t n = std::strtoull(v, &end, 10);
+  return (end && *end == 0 && n > 0) ? n : fallback;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& dir, Mode mode, StoreOptions opts) {
+  opts.segment_bytes = env_u64("PIPEPROC_SEGMENT_BYTES", opts.segment_bytes);
+  std::unique_ptr<Store> s(new Store(dir, opts));
+  PP_RETURN_IF_ERROR(s->attach(mode == Mode::write));
+  return s;
+}
+
+Store::Store(std::string dir, StoreOptions opts) : dir_(std::move(dir)), opts_(opts) {}
+
+Store::~Store() {
+  if (ctl_) ::munmap(ctl_, kControlSize);
+  if (ctl_fd_ >= 0) ::close(ctl_fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  if (journal_fd_ >= 0) ::close(journal_fd_);
+}
+
+std::string Store::topic_dir(std::string_view topic) const {
+  std::string d = dir_;
+  d += "/topics/";
+  d += topic;
+  return d;
+}
+
+Status Store::refresh() {
+  if (ctl_) return {};
+  return attach(false);
+}
+
+Status Store::attach(bool create) {
+  if (ctl_) return {};
+  if (create) {
+    PP_RETURN_IF_ERROR(posix::make_dirs(dir_ + "/topics"));
+  } else if (!posix::exists(dir_ + "/journal")) {
+    return {};  // no store yet: no topics
+  }
+  if (lock_fd_ < 0) {
+    auto lf = posix::open_file(dir_ + "/LOCK", O_RDWR | O_CREAT);
+    if (!lf.ok()) return lf.status();
+    lock_fd_ = lf->release();
+  }
+  auto cf = posix::open_file(dir_ + "/control", O_RDWR | O_CREAT);
+  if (!cf.ok()) return cf.status();
+  auto size = posix::file_size(cf->get(), dir_ + "/control");
+  if (!size.ok()) return size.status();
+  if (*size < kControlSize) {
+    // A new (or deleted and re-created) control block: size it under the lock so that no
+    // process maps a short file. The zero bytes read as "not initialized": rebuilt below.
+    while (::flock(lock_fd_, LOCK_EX) != 0 && errno == EINTR) {}
+    Status st;
+    auto again = posix::file_size(cf->get(), dir_ + "/control");
+    if (again.ok() && *again < kControlSize) st = posix::truncate_file(cf->get(), kControlSize, dir_ + "/control");
+    ::flock(lock_fd_, LOCK_UN);
+    PP_RETURN_IF_ERROR(st);
+  }
+  void* p = ::mmap(nullptr, kControlSize, PROT_READ | PROT_WRITE, MAP_SHARED, cf->get(), 0);
+  if (p == MAP_FAILED) return errno_status(errno, "mmap " + dir_ + "/control");
+  ctl_ = static_cast<Control*>(p);
+  ctl_fd_ = cf->release();
+  if (!header_valid(*ctl_, true)) {
+    PP_RETURN_IF_ERROR(lock());
+    unlock();
+  }
+  return {};
+}
+
+Status Store::lock() {
+  while (::flock(lock_fd_, LOCK_EX) != 0) {
+    if (errno != EINTR) return errno_status(errno, "lock " + dir_ + "/LOCK");
+  }
+  Status st;
+  bool same_boot = header_valid(*ctl_, true);
+  if (!same_boot || ctl_->h.dirty.load(std::memory_order_relaxed)) {
+    // Data needs checking against the journal unless this boot's page cache holds it all.
+    st = rebuild(!same_boot);
+  }
+  if (st.ok()) st = ensure_journal();
+  if (!st.ok()) ::flock(lock_fd_, LOCK_UN);
+  return st;
+}
+
+void Store::unlock() { ::flock(lock_fd_, LOCK_UN); }
+
+Status Store::ensure_journal() {
+  uint64_t gen = ctl_->h.journal_gen.load(std::memory_order_relaxed);
+  if (journal_fd_ >= 0 && journal_gen_ == gen) return {};
+  if (journal_fd_ >= 0) ::close(journal_fd_);
+  journal_fd_ = -1;
+  std::string path = dir_ + "/journal";
+  auto f = posix::open_file(path, O_RDWR);
+  if (!f.ok()) return f.status();
+  char hdr[kJournalHeaderSize];
+  auto n = posix::pread_full(f->get(), hdr, sizeof hdr, 0, path);
+  if (!n.ok()) return n.status();
+  auto g = *n == sizeof hdr ? decode_file_header(hdr, kJournalMagic, kJournalVersion) : std::nullopt;
+  if (!g) return Status(Code::corrupt_record, path + ": bad journal header");
+  journal_fd_ = f->release();
+  journal_gen_ = *g;
+  return {};
+}
+
+Status Store::write_journal(std::string& rec, uint32_t flags) {
+  seal_journal_record(rec, flags);
+  uint64_t at = ctl_->h.journal_end.load(std::memory_order_relaxed);
+  return posix::pwrite_all(journal_fd_, rec.data(), rec.size(), at, dir_ + "/journal");
+}
+
+Status Store::apply_payload(Control& c, std::string_view payload) {
+  return decode_ops(payload, [&](const OpView& op) -> Status {
+    switch (op.op) {
+      case Op::topic_create: {
+        if (op.id != c.h.topic_count.load(std::memory_order_relaxed) || op.id >= kMaxTopics || op.name.empty() ||
+            op.name.size() > sizeof(TopicSlot::name))
+          return Status(Code::corrupt_record, "journal: topic id out of order");
+        TopicSlot& s = c.topics[op.id];
+        std::memcpy(s.name, op.name.data(), op.name.size());
+        s.id = op.id;
+        publish_head(s, TopicHead{});
+        s.name_len.store(static_cast<uint32_t>(op.name.size()), std::memory_order_release);
+        c.h.topic_count.store(op.id + 1, std::memory_order_release);
+        return {};
+      }
+      case Op::topic_head:
+      case Op::topic_start: {
+        if (op.id >= c.h.topic_count.load(std::memory_order_relaxed))
+          return Status(Code::corrupt_record, "journal: head of an unknown topic");
+        TopicSlot& s = c.topics[op.id];
+        TopicHead h = writer_head(s);
+        if (op.op == Op::topic_head) {
+          h.end = op.end;
+          h.seg_base = op.seg_base;
+          h.seg_end = op.seg_end;
+          h.last_ts = op.last_ts;
+        } else {
+          h.start = op.start;
+        }
+        publish_head(s, h);
+        return {};
+      }
+      case Op::clock:
+        if (op.ts > c.h.last_ts.load(std::memory_order_relaxed)) c.h.last_ts.store(op.ts, std::memory_order_relaxed);
+        return {};
+      case Op::blob_put:
+      case Op::blob_del:
+        return {};  // kept for procs (libppproc); the log store has none yet
+    }
+    return {};
+  });
+}
+
+Result<Store::TopicFiles*> Store::writer_files(uint32_t id, std::string_view name, const TopicHead& head) {
+  if (files_.size() <= id) files_.resize(id + 1);
+  if (!files_[id]) files_[id] = std::make_unique<TopicFiles>();
+  TopicFiles& f = *files_[id];
+  if (f.seg_base == head.seg_base && f.seg.valid()) return &f;
+  std::string tdir = topic_dir(name);
+  f.seg_path = tdir + "/" + segment_file_name(head.seg_base, ".log");
+  f.idx_path = tdir + "/" + segment_file_name(head.seg_base, ".idx");
+  auto sf = posix::open_file(f.seg_path, O_RDWR);
+  if (!sf.ok()) return sf.status();
+  auto xf = posix::open_file(f.idx_path, O_RDWR | O_CREAT);
+  if (!xf.ok()) return xf.status();
+  f.seg = std::move(*sf);
+  f.idx = std::move(*xf);
+  f.seg_base = head.seg_base;
+  return &f;
+}
+
+Status Store::sync_unsynced() {
+  Control& c = *ctl_;
+  uint32_t n = c.h.topic_count.load(std::memory_order_relaxed);
+  for (uint32_t id = 0; id < n; ++id) {
+    TopicSlot& s = c.topics[id];
+    if (!s.unsynced) continue;
+    auto f = writer_files(id, slot_name(s), writer_head(s));
+    if (!f.ok()) return f.status();
+    PP_RETURN_IF_ERROR(posix::sync_data((*f)->seg.get(), (*f)->seg_path));
+    s.unsynced = 0;
+  }
+  return {};
+}
+
+namespace {
+// Releases the writer lock when a commit leaves early.
+class LockGuard {
+ public:
+  explicit LockGuard(std::function<void()> unlock) : unlock_(std::move(unlock)) {}
+  ~LockGuard() { release(); }
+  void release() {
+    if (unlock_) unlock_();
+    unlock_ = nullptr;
+  }
+
+ private:
+  std::function<void()> unlock_;
+};
+}  // namespace
+
+Status Store::commit(std::span<const Entry> entries, bool sync, std::vector<LogId>* ids) {
+  if (entries.empty()) return {};
+  if (!ctl_) PP_RETURN_IF_ERROR(attach(true));
+  // Validate everything before changing anything.
+  struct Group {
+    std::string_view name;
+    uint32_t slot = 0;
+    bool fresh = false;
+    std::vector<uint32_t> members;
+    TopicHead head;
+    uint64_t idx_count = 0, idx_last_off = 0;
+  };
+  std::vector<Group> groups;
+  for (uint32_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    if (e.body.size() > opts_.max_body)
+      return Status(Code::record_too_large, "body of " + std::to_string(e.body.size()) +
+                                                " bytes is over the limit of " + std::to_string(opts_.max_body));
+    Group* g = groups.empty() || groups.back().name != e.topic ? nullptr : &groups.back();
+    for (size_t k = 0; !g && k < groups.size(); ++k)
+      if (groups[k].name == e.topic) g = &groups[k];
+    if (!g) {
+      PP_RETURN_IF_ERROR(check_name(e.topic));
+      g = &groups.emplace_back();
+      g->name = e.topic;
+    }
+    g->members.push_back(i);
+  }
+  if (ids) ids->assign(entries.size(), LogId{});
+
+  PP_RETURN_IF_ERROR(lock());
+  LockGuard guard([this] { unlock(); });
+  Control& c = *ctl_;
+  // From here until the publish below, a death leaves dirty set: the next writer rebuilds.
+  c.h.dirty.store(1, std::memory_order_relaxed);
+  PP_RETURN_IF_ERROR(rotate_journal_if_needed());
+  const uint64_t ts = std::max(now_ms(), c.h.last_ts.load(std::memory_order_relaxed));
+
+  std::string payload(kJournalRecordHeaderSize, '\0');
+  uint32_t next_id = c.h.topic_count.load(std::memory_order_relaxed);
+  std::string& buf = scratch_;
+  std::string idx;
+  for (Group& g : groups) {
+    int found = find_topic(c, g.name);
+    g.fresh = found < 0;
+    if (g.fresh) {
+      if (next_id >= kMaxTopics)
+        return Status(Code::store_full, "the store holds its maximum of " + std::to_string(kMaxTopics) + " topics");
+      g.slot = next_id++;
+      op_topic_create(payload, g.slot, g.name);
+      PP_RETURN_IF_ERROR(create_segment(topic_dir(g.name), 0, sync));
+      g.head = TopicHead{0, 0, 0, kSegmentHeaderSize, 0};
+    } else {
+      g.slot = static_cast<uint32_t>(found);
+      g.head = writer_head(c.topics[g.slot]);
+      g.idx_count = c.topics[g.slot].idx_count;
+      g.idx_last_off = c.topics[g.slot].idx_last_off;
+    }
+    uint64_t batch_bytes = 0;
+    for (uint32_t i : g.members) batch_bytes += kRecordHeaderSize + entries[i].body.size();
+    if (g.head.seg_end > kSegmentHeaderSize && g.head.seg_end + batch_bytes > opts_.segment_bytes) {
+      // Roll to a new segment. The old one is made durable first, so only the last
+      // segment of a topic can ever hold unsynced data.
+      auto old = writer_files(g.slot, g.name, g.head);
+      if (!old.ok()) return old.status();
+      PP_RETURN_IF_ERROR(posix::sync_data((*old)->seg.get(), (*old)->seg_path));
+      PP_RETURN_IF_ERROR(create_segment(topic_dir(g.name), g.head.end, sync));
+      g.head.seg_base = g.head.end;
+      g.head.seg_end = kSegmentHeaderSize;
+      g.idx_count = 0;
+      g.idx_last_off = 0;
+    }
+    auto files = writer_files(g.slot, g.name, g.head);
+    if (!files.ok()) return files.status();
+    buf.clear();
+    idx.clear();
+    for (uint32_t i : g.members) {
+      uint64_t off = g.head.seg_end + buf.size();
+      uint64_t seq = g.head.end++;
+      if (g.idx_count == 0 || off - g.idx_last_off >= kIndexInterval) {
+        char e[kIndexEntrySize];
+        encode_index_entry(e, IndexEntry{seq, ts, off});
+        idx.append(e, sizeof e);
+        ++g.idx_count;
+        g.idx_last_off = off;
+      }
+      append_record(buf, seq, ts, entries[i].body);
+      if (ids) (*ids)[i] = LogId{ts, seq};
+    }
+    TopicFiles& f = **files;
+    PP_RETURN_IF_ERROR(posix::pwrite_all(f.seg.get(), buf.data(), buf.size(), g.head.seg_end, f.seg_path));
+    if (!idx.empty()) {
+      uint64_t at = kIndexHeaderSize + g.idx_count * kIndexEntrySize - idx.size();
+      PP_RETURN_IF_ERROR(posix::pwrite_all(f.idx.get(), idx.data(), idx.size(), at, f.idx_path));
+    }
+    g.head.seg_end += buf.size();
+    g.head.last_ts = ts;
+    op_topic_head(payload, g.slot, g.head.end, g.head.seg_base, g.head.seg_end, ts);
+    if (sync) {
+      PP_RETURN_IF_ERROR(posix::sync_data(f.seg.get(), f.seg_path));
+      c.topics[g.slot].unsynced = 0;
+    }
+  }
+  op_clock(payload, ts);
+  uint32_t flags = 0;
+  if (sync) {
+    // Other topics' unsynced data goes to disk too: a synced journal record vouches for
+    // everything before it (recovery trusts data up to the last synced record).
+    PP_RETURN_IF_ERROR(sync_unsynced());
+    flags |= kJournalFlagSynced;
+  }
+  PP_RETURN_IF_ERROR(write_journal(payload, flags));
+  // The commit point has passed: publish.
+  PP_RETURN_IF_ERROR(apply_payload(c, std::string_view(payload).substr(kJournalRecordHeaderSize)));
+  for (Group& g : groups) {
+    TopicSlot& s = c.topics[g.slot];
+    s.idx_count = g.idx_count;
+    s.idx_last_off = g.idx_last_off;
+    s.unsynced = sync ? 0 : 1;
+  }
+  c.h.journal_end.fetch_add(payload.size(), std::memory_order_relaxed);
+  c.h.txid.fetch_add(1, std::memory_order_relaxed);
+  c.h.dirty.store(0, std::memory_order_release);
+  wake_all(c);
+  if (!sync) return {};
+  // The journal fsync runs outside the lock, so concurrent committers share it.
+  int jfd = ::dup(journal_fd_);
+  guard.release();
+  if (jfd < 0) return errno_status(errno, "dup journal");
+  Status st = posix::sync_data(jfd, dir_ + "/journal");
+  ::close(jfd);
+  return st;
+}
+
+std::vector<TopicInfo> Store::topics() {
+  std::vector<TopicInfo> out;
+  if (!ctl_) return out;
+  uint32_t n = ctl_->h.topic_count.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < n && i < kMaxTopics; ++i) {
+    const TopicSlot& s = ctl_->topics[i];
+    auto name = slot_name(s);
+    if (name.empty()) continue;
+    TopicHead h = read_head(s);
+    out.push_back(TopicInfo{std::string(name), h.start, h.end, h.last_ts});
+  }
+  return out;
+}
+
+uint32_t Store::change_counter() const {
+  return ctl_ ? ctl_->h.futex.load(std::memory_order_acquire) : 0;
+}
+
+void Store::wait_change(uint32_t seen, int timeout_ms) {
+  if (!ctl_) {
+    // No store yet: poll for it to appear (at most every 50 ms).
+    int step = timeout_ms < 0 ? 50 : std::min(timeout_ms, 50);
+    ::usleep(static_cast<useconds_t>(step) * 1000);
+    (void)refresh();
+    return;
+  }
+  pipeproc::wait_change(*ctl_, seen, timeout_ms);
+}
+
+}  // namespace pipeproc

@@ -1,0 +1,131 @@
+// Shared tool code; see common.h.
+#include "common.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#ifndef PIPEPROC_VERSION
+#define PIPEPROC_VERSION "0.0.0"
+#endif
+
+namespace pptool {
+
+namespace {
+std::string g_name = "pp";
+}
+
+const std::string& tool_name() { return g_name; }
+
+void setup(CLI::App& app, const char* argv0, StoreArgs& a) {
+  std::string n = argv0 ? argv0 : "pp";
+  if (auto slash = n.rfind('/'); slash != std::string::npos) n = n.substr(slash + 1);
+  g_name = n;
+  app.name(n);
+  ::signal(SIGPIPE, SIG_IGN);
+  app.set_version_flag("--version", std::string(n) + " (pipeproc) " + PIPEPROC_VERSION);
+  app.option_defaults()->group("Store");
+  app.add_option("-L,--location", a.location, "store directory (created on first write)")
+      ->envname("PIPEPROC_LOCATION")
+      ->group("Store");
+  app.add_option("-N,--namespace", a.name_space, "without a location: $PIPEPROC_HOME/NAME (default: default)")
+      ->envname("PIPEPROC_NAMESPACE")
+      ->group("Store");
+  app.add_option("--connect", a.connect, "talk to a node: tcp://HOST:PORT or ipc:///path (needs a node)")
+      ->envname("PIPEPROC_CONNECT")
+      ->group("Store");
+  app.add_option("--connect-timeout", a.connect_timeout, "connect timeout in ms (default 1000)")
+      ->envname("PIPEPROC_CONNECT_TIMEOUT")
+      ->group("Store");
+  app.add_option("--tls-key", a.tls_key, "client key for a TLS node")->envname("PIPEPROC_TLS_KEY")->group("Store");
+  app.add_option("--tls-cert", a.tls_cert, "client certificate for a TLS node")
+      ->envname("PIPEPROC_TLS_CERT")
+      ->group("Store");
+  app.add_option("--tls-ca", a.tls_ca, "CA that signed the node's certificate")
+      ->envname("PIPEPROC_TLS_CA")
+      ->group("Store");
+  app.option_defaults()->group("Options");
+}
+
+void parse(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    std::exit(0);
+  } catch (const CLI::CallForVersion&) {
+    std::puts(app.version().c_str());
+    std::exit(0);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    usage_error(msg);
+  }
+}
+
+std::string store_dir(const StoreArgs& a) {
+  if (!a.location.empty()) return a.location;
+  std::string home;
+  if (const char* h = std::getenv("PIPEPROC_HOME"); h && *h) {
+    home = h;
+  } else if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) {
+    home = std::string(x) + "/pipeproc";
+  } else {
+    const char* hd = std::getenv("HOME");
+    home = std::string(hd && *hd ? hd : ".") + "/.local/state/pipeproc";
+  }
+  std::string ns = a.name_space.empty() ? "default" : a.name_space;
+  check(pipeproc::check_name(ns, "namespace"));
+  return home + "/" + ns;
+}
+
+std::unique_ptr<pipeproc::Store> open_store(const StoreArgs& a, pipeproc::Store::Mode mode) {
+  bool tls = !a.tls_key.empty() || !a.tls_cert.empty() || !a.tls_ca.empty();
+  if (tls && a.connect.rfind("tcp://", 0) != 0) usage_error("--tls-key/--tls-cert/--tls-ca need --connect tcp://HOST:PORT");
+  if (!a.connect.empty()) {
+    fail(Status(pipeproc::Code::connection_failed,
+                "cannot reach a node at '" + a.connect + "': this build has no remote client yet; use -L/--location"));
+  }
+  auto s = pipeproc::Store::open(store_dir(a), mode);
+  if (!s.ok()) fail(s.status());
+  return std::move(s).value();
+}
+
+void fail(const Status& st) {
+  std::fflush(stdout);
+  std::string line = g_name + ": error: " + std::string(pipeproc::code_name(st.code())) + ": " + st.message() + "\n";
+  (void)!::write(2, line.data(), line.size());
+  std::exit(pipeproc::code_exit(st.code()));
+}
+
+void usage_error(std::string_view message) {
+  std::string line = g_name + ": error: usage: " + std::string(message) + " (see '" + g_name + " --help')\n";
+  (void)!::write(2, line.data(), line.size());
+  std::exit(2);
+}
+
+void Output::flush() {
+  size_t off = 0;
+  while (off < buf_.size()) {
+    ssize_t n = ::write(1, buf_.data() + off, buf_.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) std::_Exit(0);
+      std::string line = g_name + ": error: io_error: write output: " + std::strerror(errno) + "\n";
+      (void)!::write(2, line.data(), line.size());
+      std::_Exit(74);
+    }
+    off += static_cast<size_t>(n);
+  }
+  buf_.clear();
+}
+
+bool env_no_sync() {
+  const char* v = std::getenv("PIPEPROC_SYNC");
+  return v && (std::strcmp(v, "0") == 0 || std::strcmp(v, "false") == 0 || std::strcmp(v, "no") == 0);
+}
+
+}  // namespace pptool

@@ -1,0 +1,69 @@
+// What every pp-* tool shares: store selection (-L/-N/env), the error line and exit code
+// of a Status, buffered output that ends quietly on a closed pipe, and CLI11 set-up.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pipeproc/status.h"
+#include "pipeproc/store.h"
+
+namespace pptool {
+
+using pipeproc::Status;
+
+// The tool's name for messages, e.g. "pp-commit".
+const std::string& tool_name();
+
+struct StoreArgs {
+  std::string location;
+  std::string name_space;
+  std::string connect;
+  std::string tls_key, tls_cert, tls_ca;
+  int connect_timeout = 1000;
+};
+
+// Sets up app: name, description, --version, and the store options.
+void setup(CLI::App& app, const char* argv0, StoreArgs& store);
+// Parses argv; on --help/--version prints and exits 0; on a usage error exits 2.
+void parse(CLI::App& app, int argc, char** argv);
+
+// The store directory the options and environment select.
+std::string store_dir(const StoreArgs& a);
+// Opens the selected store (exits with the contract's code on failure).
+std::unique_ptr<pipeproc::Store> open_store(const StoreArgs& a, pipeproc::Store::Mode mode);
+
+// Prints "pp-TOOL: error: CODE: message" and exits with the code's exit status.
+[[noreturn]] void fail(const Status& st);
+[[noreturn]] void usage_error(std::string_view message);
+// Exits on error.
+inline void check(const Status& st) {
+  if (!st.ok()) fail(st);
+}
+
+// Buffered stdout. A closed pipe (EPIPE) ends the tool with exit 0, as `| head` expects.
+class Output {
+ public:
+  explicit Output(size_t cap = 1 << 18) { buf_.reserve(cap); }
+  ~Output() { flush(); }
+  void put(std::string_view s) {
+    buf_.append(s);
+    if (buf_.size() >= buf_.capacity() / 2) flush();
+  }
+  void put(char c) { buf_.push_back(c); }
+  std::string& raw() { return buf_; }
+  void maybe_flush() {
+    if (buf_.size() >= (1 << 17)) flush();
+  }
+  void flush();
+
+ private:
+  std::string buf_;
+};
+
+// True when PIPEPROC_SYNC=0 asks commits to skip fsync.
+bool env_no_sync();
+
+}  // namespace pptool

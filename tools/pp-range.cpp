@@ -1,0 +1,119 @@
+// pp-range: print a slice of a topic, optionally following it as it grows (CONTRACT.md).
+#include "common.h"
+#include "pipeproc/range.h"
+
+using namespace pipeproc;
+
+namespace {
+enum class Format { log, body, id };
+
+void print(pptool::Output& out, Format f, const LogView& v) {
+  std::string& b = out.raw();
+  switch (f) {
+    case Format::log:
+      b.append(R"({"id":")");
+      append_id(b, v.id);
+      b.append(R"(","body":)");
+      b.append(v.body);
+      b.append("}\n");
+      break;
+    case Format::body:
+      b.append(v.body);
+      b.push_back('\n');
+      break;
+    case Format::id:
+      append_id(b, v.id);
+      b.push_back('\n');
+      break;
+  }
+  out.maybe_flush();
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  pptool::StoreArgs store_args;
+  std::string topic, start, end, format = "log";
+  long long limit = 0;
+  bool exclusive = false, reverse = false, follow = false;
+  CLI::App app("Print the logs of TOPIC between two bounds, oldest first.\n"
+               "A bound is an id TS-SEQ, a timestamp TS (ms) or a sequence :N.");
+  pptool::setup(app, argv[0], store_args);
+  app.add_option("TOPIC", topic, "topic to read")->required();
+  app.add_option("-s,--start", start, "first bound (with --reverse: the newest)");
+  app.add_option("-e,--end", end, "last bound (with --reverse: the oldest)");
+  app.add_option("-l,--limit", limit, "print at most N logs (0 or -1: all)");
+  app.add_flag("-x,--exclusive", exclusive, "exclude the bounds themselves");
+  app.add_flag("-r,--reverse", reverse, "newest first");
+  app.add_flag("-f,--follow", follow, "keep printing new logs as they are committed");
+  app.add_option("--format", format, "log (default), body or id")->check(CLI::IsMember({"log", "body", "id"}));
+  pptool::parse(app, argc, argv);
+  if (follow && reverse) pptool::usage_error("--follow does not go with --reverse");
+  if (follow && !end.empty()) pptool::usage_error("--follow does not go with --end");
+  Format fmt = format == "body" ? Format::body : format == "id" ? Format::id : Format::log;
+
+  pptool::check(check_name(topic));
+  RangeSpec spec;
+  spec.exclusive = exclusive;
+  spec.reverse = reverse;
+  if (!start.empty()) {
+    auto b = parse_bound(start);
+    if (!b.ok()) pptool::fail(b.status());
+    spec.start = *b;
+  }
+  if (!end.empty()) {
+    auto b = parse_bound(end);
+    if (!b.ok()) pptool::fail(b.status());
+    spec.end = *b;
+  }
+  uint64_t left = limit > 0 ? static_cast<uint64_t>(limit) : UINT64_MAX;
+
+  auto store = pptool::open_store(store_args, Store::Mode::read);
+  auto rd = store->reader(topic);
+  if (!rd.ok() && follow && rd.status().code() == Code::invalid_topic) {
+    // --follow waits for the topic to appear.
+    while (!rd.ok() && rd.status().code() == Code::invalid_topic) {
+      uint32_t seen = store->change_counter();
+      rd = store->reader(topic);
+      if (rd.ok()) break;
+      store->wait_change(seen, 1000);
+      rd = store->reader(topic);
+    }
+  }
+  if (!rd.ok()) pptool::fail(rd.status());
+  TopicReader& reader = **rd;
+  auto range = resolve_range(reader, spec);
+  if (!range.ok()) pptool::fail(range.status());
+
+  pptool::Output out;
+  auto emit = [&](const LogView& v) {
+    print(out, fmt, v);
+    return --left > 0;
+  };
+  if (reverse) {
+    pptool::check(reader.scan_reverse(range->from, range->to, emit));
+    return 0;
+  }
+  uint64_t next = range->from;
+  pptool::check(reader.scan(next, range->to, [&](const LogView& v) {
+    next = v.id.seq + 1;
+    return emit(v);
+  }));
+  out.flush();
+  if (!follow) return 0;
+  next = std::max(next, range->to);
+  while (left > 0) {
+    uint32_t seen = store->change_counter();
+    reader.refresh();
+    if (reader.end() > next) {
+      next = std::max(next, reader.start());
+      pptool::check(reader.scan(next, reader.end(), [&](const LogView& v) {
+        next = v.id.seq + 1;
+        return emit(v);
+      }));
+      out.flush();
+      continue;
+    }
+    store->wait_change(seen, 1000);
+  }
+  return 0;
+}

@@ -27,6 +27,55 @@ struct Reporter {
 };
 }  // namespace
 
+namespace {
+// Finds the valid records after a damaged one (resyncing on the next record that decodes
+// with a later sequence) in this segment and the ones after it, and writes them as log
+// lines to lost+found/TOPIC.SEQ.jsonl. Returns how many, and the file.
+Result<std::pair<size_t, std::string>> save_lost(int fd, const std::string& path, uint64_t bad_off, uint64_t limit,
+                                                 uint64_t bad_seq, const std::string& tdir, size_t k,
+                                                 const std::vector<uint64_t>& bases, const std::string& topic,
+                                                 const std::string& store_dir, size_t max_body) {
+  std::string lines;
+  size_t count = 0;
+  auto take = [&](const RecordView& rec) {
+    lines += "{\"id\":\"" + std::to_string(rec.ts) + "-" + std::to_string(rec.seq) + "\",\"body\":";
+    lines.append(rec.body);
+    lines += "}\n";
+    ++count;
+  };
+  std::string data(limit - bad_off, '\0');
+  auto n = posix::pread_full(fd, data.data(), data.size(), bad_off, path);
+  if (!n.ok()) return n.status();
+  data.resize(*n);
+  for (size_t at = 1; at + kRecordHeaderSize <= data.size(); ++at) {
+    RecordView rec;
+    if (decode_record(std::string_view(data).substr(at), &rec, max_body) != DecodeResult::ok || rec.seq <= bad_seq)
+      continue;
+    take(rec);
+    at += rec.size - 1;
+  }
+  for (size_t j = k + 1; j < bases.size(); ++j) {
+    std::string p = tdir + "/" + segment_file_name(bases[j], ".log");
+    auto g = posix::open_file(p, O_RDONLY);
+    if (!g.ok()) continue;
+    auto size = posix::file_size(g->get(), p);
+    if (!size.ok()) continue;
+    auto r = scan_segment(g->get(), p, kSegmentHeaderSize, *size, bases[j], max_body,
+                          [&](const RecordView& rec, uint64_t) { take(rec); });
+    (void)r;
+  }
+  if (count == 0) return std::pair<size_t, std::string>{0, ""};
+  std::string dir = store_dir + "/lost+found";
+  PP_RETURN_IF_ERROR(posix::make_dirs(dir));
+  std::string out = dir + "/" + topic + "." + std::to_string(bad_seq) + ".jsonl";
+  auto o = posix::open_file(out, O_WRONLY | O_CREAT | O_TRUNC);
+  if (!o.ok()) return o.status();
+  PP_RETURN_IF_ERROR(posix::pwrite_all(o->get(), lines.data(), lines.size(), 0, out));
+  PP_RETURN_IF_ERROR(posix::sync_data(o->get(), out));
+  return std::pair<size_t, std::string>{count, out};
+}
+}  // namespace
+
 Result<size_t> Store::check(bool repair, const std::function<void(std::string_view)>& report) {
   if (!ctl_) return size_t{0};
   Reporter rep{report};
@@ -129,7 +178,13 @@ Result<size_t> Store::check(bool repair, const std::function<void(std::string_vi
             std::to_string(limit - r->offset) + " bytes and the logs from sequence " + std::to_string(r->next_seq) +
             " on are affected");
         if (repair) {
-          // Cut the topic at the damage: every log before it stays.
+          // Cut the topic at the damage: every log before it stays; the valid logs after
+          // it are saved to lost+found/ first, so that the cut loses only what is damaged.
+          auto saved = save_lost(f->get(), seg_path, r->offset, limit, r->next_seq, tdir, k, *bases, name, dir_,
+                                 opts_.max_body);
+          if (!saved.ok()) return saved.status();
+          if (saved->first > 0)
+            report("saved " + std::to_string(saved->first) + " valid logs after the damage to " + saved->second);
           PP_RETURN_IF_ERROR(posix::truncate_file(f->get(), r->offset, seg_path));
           for (size_t j = k + 1; j < bases->size(); ++j) {
             ::unlink((tdir + "/" + segment_file_name((*bases)[j], ".log")).c_str());

@@ -103,18 +103,79 @@ Result<bool> LineReader::next(std::vector<Line>& lines) {
   return true;
 }
 
+// JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view s) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+namespace {
+// A copy of text with every number token that follows JSON's grammar replaced by a 0 of
+// the same width: what is left for the DOM parser to check is everything but the size of
+// numbers (the DOM parser refuses numbers beyond 64-bit integers and doubles; JSON allows them).
+std::string neutralise_numbers(std::string_view text) {
+  std::string out(text);
+  for (size_t i = 0; i < out.size();) {
+    char c = out[i];
+    if (c == '"') {
+      for (++i; i < out.size() && out[i] != '"'; ++i)
+        if (out[i] == '\\') ++i;
+      ++i;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t j = i;
+      while (j < out.size() && (std::strchr("0123456789+-.eE", out[j]) != nullptr)) ++j;
+      if (is_json_number(std::string_view(out).substr(i, j - i))) {
+        out[i] = '0';
+        for (size_t k = i + 1; k < j; ++k) out[k] = ' ';
+      }
+      i = j;
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+}  // namespace
+
 struct JsonValidator::Impl {
   simdjson::dom::parser many;
   simdjson::dom::parser one;
+
+  // DOM first; a number it cannot hold gets a second look that only checks the grammar.
+  simdjson::error_code parse(std::string_view text, bool padded) {
+    simdjson::dom::element e;
+    auto err = one.parse(text.data(), text.size(), !padded).get(e);
+    if (err != simdjson::NUMBER_ERROR) return err;
+    std::string plain = neutralise_numbers(text);
+    return one.parse(plain).get(e);
+  }
 };
 
 JsonValidator::JsonValidator() : impl_(std::make_unique<Impl>()) {}
 JsonValidator::~JsonValidator() = default;
 
 Status JsonValidator::validate_one(std::string_view text) {
-  simdjson::dom::element e;
-  auto err = impl_->one.parse(text.data(), text.size(), true).get(e);
-  if (err) return Status(Code::invalid_json, simdjson::error_message(err));
+  if (auto err = impl_->parse(text, false)) return Status(Code::invalid_json, simdjson::error_message(err));
   return {};
 }
 
@@ -138,9 +199,7 @@ size_t JsonValidator::validate(std::span<const Line> lines, Status* err) {
   // Lines after the aligned prefix: one by one (padding: the buffer extends past each line).
   for (; ok < lines.size(); ++ok) {
     const Line& l = lines[ok];
-    simdjson::dom::element e;
-    auto e2 = impl_->one.parse(l.text.data(), l.text.size(), false).get(e);
-    if (e2) {
+    if (auto e2 = impl_->parse(l.text, true)) {
       *err = Status(Code::invalid_json, "line " + std::to_string(l.number) + ": " + simdjson::error_message(e2));
       return ok;
     }
@@ -149,9 +208,17 @@ size_t JsonValidator::validate(std::span<const Line> lines, Status* err) {
 }
 
 Status JsonValidator::envelope(std::string_view text, std::string_view* topic, std::string_view* body) {
+  if (auto err = impl_->parse(text, false)) return Status(Code::invalid_json, simdjson::error_message(err));
   simdjson::dom::element e;
-  auto err = impl_->one.parse(text.data(), text.size(), true).get(e);
-  if (err) return Status(Code::invalid_json, simdjson::error_message(err));
+  if (impl_->one.parse(text.data(), text.size(), true).get(e)) {
+    // Valid JSON the DOM cannot hold (a huge number somewhere): find the members by text.
+    std::string_view t = raw_member(text, "topic");
+    *body = raw_member(text, "body");
+    if (t.size() < 2 || t.front() != '"' || body->empty())
+      return Status(Code::invalid_envelope, R"(an envelope is {"topic":"name","body":...})");
+    *topic = t.substr(1, t.size() - 2);
+    return {};
+  }
   simdjson::dom::object obj;
   if (e.get(obj)) return Status(Code::invalid_envelope, R"(an envelope is an object {"topic":"name","body":...})");
   std::string_view t;

@@ -210,6 +210,12 @@ Result<Store::TopicFiles*> Store::writer_files(uint32_t id, std::string_view nam
   if (!sf.ok()) return sf.status();
   auto xf = posix::open_file(f.idx_path, O_RDWR | O_CREAT);
   if (!xf.ok()) return xf.status();
+  // Bytes past the committed head (a torn write whose writer died, or anything else
+  // appended) are cut before this writer appends after the head.
+  auto size = posix::file_size(sf->get(), f.seg_path);
+  if (!size.ok()) return size.status();
+  if (*size > head.seg_end && head.seg_end >= kSegmentHeaderSize)
+    PP_RETURN_IF_ERROR(posix::truncate_file(sf->get(), head.seg_end, f.seg_path));
   f.seg = std::move(*sf);
   f.idx = std::move(*xf);
   f.seg_base = head.seg_base;
@@ -282,7 +288,10 @@ Status Store::commit(std::span<const Entry> entries, bool sync, std::vector<LogI
   // From here until the publish below, a death leaves dirty set: the next writer rebuilds.
   c.h.dirty.store(1, std::memory_order_relaxed);
   PP_RETURN_IF_ERROR(rotate_journal_if_needed());
-  const uint64_t ts = std::max(now_ms(), c.h.last_ts.load(std::memory_order_relaxed));
+  // One timestamp for the batch: never before the last log of any topic in it.
+  uint64_t ts = now_ms();
+  for (Group& g : groups)
+    if (int found = find_topic(c, g.name); found >= 0) ts = std::max(ts, writer_head(c.topics[found]).last_ts);
 
   std::string payload(kJournalRecordHeaderSize, '\0');
   uint32_t next_id = c.h.topic_count.load(std::memory_order_relaxed);

@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
   CLI::App app("Add logs to a topic: BODY arguments (one atomic batch), else JSON lines on stdin.\n"
                "Without -t each input is an envelope {\"topic\":\"t\",\"body\":...}.");
   pptool::setup(app, argv[0], a.store);
-  app.add_option("-t,--topic", a.topic, "topic to commit to (else: envelopes)");
+  auto* topic_opt = app.add_option("-t,--topic", a.topic, "topic to commit to (else: envelopes)");
   app.add_flag("--atomic", a.atomic, "all of stdin is one all-or-nothing batch");
   app.add_flag("--no-sync", a.no_sync, "do not fsync (survives a process crash, not a power loss)");
   app.add_flag("-q,--quiet", a.quiet, "print no ids");
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
     a.bodies.push_back(std::move(r));
   }
 
-  if (!a.topic.empty()) pptool::check(check_name(a.topic));
+  if (topic_opt->count() > 0) pptool::check(check_name(a.topic));
   const bool sync = !a.no_sync && !pptool::env_no_sync();
   StoreOptions opts;
   opts.max_body = a.max_body;

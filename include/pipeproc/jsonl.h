@@ -70,4 +70,7 @@ class JsonValidator {
 // valid; empty if absent.
 std::string_view raw_member(std::string_view object, std::string_view key);
 
+// True if s is exactly one JSON number (any size).
+bool is_json_number(std::string_view s);
+
 }  // namespace pipeproc

@@ -51,6 +51,21 @@ Status LineReader::fill(bool block) {
   }
 }
 
+void LineReader::swap_buffer(std::vector<char>& spare) {
+  size_t tail = end_ - begin_;
+  if (spare.size() < std::max(buf_.size(), tail + kPadding + 1)) spare.resize(std::max(buf_.size(), tail + kPadding + 1));
+  std::memcpy(spare.data(), buf_.data() + begin_, tail);
+  std::swap(buf_, spare);
+  begin_ = 0;
+  end_ = tail;
+}
+
+bool LineReader::ready() {
+  if (eof_ || !pending_.ok()) return true;
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
 Result<bool> LineReader::next(std::vector<Line>& lines) {
   lines.clear();
   if (!pending_.ok()) return pending_;

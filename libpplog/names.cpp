@@ -1,5 +1,6 @@
 // Names and ids.
 #include <charconv>
+#include <cstring>
 
 #include "pipeproc/types.h"
 
@@ -11,6 +12,29 @@ void append_id(std::string& out, LogId id) {
   *r.ptr++ = '-';
   r = std::to_chars(r.ptr, buf + sizeof buf, id.seq);
   out.append(buf, r.ptr);
+}
+
+void IdFormatter::append(std::string& out, LogId id) {
+  if (id.ts == last_.ts && id.seq == last_.seq + 1 && last_.seq != UINT64_MAX) {
+    // Increment the decimal digits in place; grow by one digit on a carry out of the top.
+    size_t i = len_;
+    while (i > seq_at_ && buf_[i - 1] == '9') buf_[--i] = '0';
+    if (i > seq_at_) {
+      ++buf_[i - 1];
+    } else {
+      std::memmove(buf_ + seq_at_ + 1, buf_ + seq_at_, len_ - seq_at_);
+      buf_[seq_at_] = '1';
+      ++len_;
+    }
+  } else {
+    auto r = std::to_chars(buf_, buf_ + 24, id.ts);
+    *r.ptr++ = '-';
+    seq_at_ = static_cast<size_t>(r.ptr - buf_);
+    r = std::to_chars(r.ptr, buf_ + sizeof buf_, id.seq);
+    len_ = static_cast<size_t>(r.ptr - buf_);
+  }
+  last_ = id;
+  out.append(buf_, len_);
 }
 
 std::string format_id(LogId id) {

@@ -19,6 +19,32 @@ namespace pipeproc {
 
 using namespace format;
 
+namespace {
+// A read-only mapping of part of a file, unmapped when replaced or destroyed.
+class Mapping {
+ public:
+  ~Mapping() { reset(); }
+  Status map(int fd, const std::string& path, uint64_t off, uint64_t len) {
+    reset();
+    if (len == 0) return {};
+    void* p = ::mmap(nullptr, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(off));
+    if (p == MAP_FAILED) return errno_status(errno, "mmap " + path);
+    ptr_ = static_cast<const char*>(p);
+    len_ = len;
+    return {};
+  }
+  const char* data() const { return ptr_; }
+
+ private:
+  void reset() {
+    if (ptr_) ::munmap(const_cast<char*>(ptr_), len_);
+    ptr_ = nullptr;
+  }
+  const char* ptr_ = nullptr;
+  uint64_t len_ = 0;
+};
+}  // namespace
+
 struct TopicReader::Segment {
   uint64_t base = 0;
   std::string path;
@@ -162,47 +188,52 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       if (!size.ok()) return size.status();
       limit = *size;
     }
-    // Read forward in chunks; records may span chunk ends.
+    // Map the segment a window at a time (no copy; a fixed amount of memory whatever the
+    // topic's size); a record that crosses the window's end starts the next window.
     uint64_t pos = *off;
-    buf_.clear();
-    uint64_t buf_off = pos;
-    size_t at = 0;
-    const size_t chunk = 1 << 20;
     uint64_t expect = UINT64_MAX;
+    const uint64_t page = 4096, window = 8u << 20;
     while (seq < to && seq < next_base) {
-      RecordView rec;
-      std::string_view avail(buf_.data() + at, buf_.size() - at);
-      DecodeResult d = decode_record(avail, &rec, store_.options().max_body);
-      if (d == DecodeResult::truncated) {
-        if (buf_off + buf_.size() >= limit)
-          return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));
-        buf_.erase(0, at);
-        buf_off += at;
-        at = 0;
-        size_t need = kRecordHeaderSize + (buf_.size() >= 12 ? get_u32(buf_.data() + 8) : 0);
-        size_t want = std::min<uint64_t>(std::max(chunk, need), limit - (buf_off + buf_.size()));
-        size_t old = buf_.size();
-        buf_.resize(old + want);
-        auto n = posix::pread_full(seg.fd.get(), buf_.data() + old, want, buf_off + old, seg.path);
-        if (!n.ok()) return n.status();
-        buf_.resize(old + *n);
-        if (*n == 0)
-          return Status(Code::corrupt_record, seg.path + ": file ends before its committed end (byte " +
-                                                  std::to_string(limit) + ")");
-        continue;
+      if (pos >= limit)
+        return Status(Code::corrupt_record, seg.path + ": sequence " + std::to_string(seq) + " missing before byte " +
+                                                std::to_string(limit));
+      uint64_t map_at = pos & ~(page - 1);
+      uint64_t map_end = std::min(limit, map_at + window);
+      if (map_end - pos < kRecordHeaderSize && limit - pos >= kRecordHeaderSize) map_end = std::min(limit, pos + window);
+      Mapping m;
+      PP_RETURN_IF_ERROR(m.map(seg.fd.get(), seg.path, map_at, map_end - map_at));
+      std::string_view data(m.data() + (pos - map_at), map_end - pos);
+      size_t at = 0;
+      while (seq < to && seq < next_base) {
+        RecordView rec;
+        DecodeResult d = decode_record(data.substr(at), &rec, store_.options().max_body);
+        if (d == DecodeResult::truncated) {
+          if (map_end >= limit)
+            return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));
+          if (at == 0) {
+            // One record larger than the window: map exactly what it needs.
+            uint64_t need = kRecordHeaderSize + (data.size() >= 12 ? get_u32(data.data() + 8) : 0);
+            if (pos + need > limit)
+              return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));
+            PP_RETURN_IF_ERROR(m.map(seg.fd.get(), seg.path, map_at, pos + need - map_at));
+            data = std::string_view(m.data() + (pos - map_at), pos + need - pos);
+            continue;
+          }
+          break;  // next window from pos
+        }
+        if (d == DecodeResult::corrupt || (expect != UINT64_MAX && rec.seq != expect))
+          return Status(Code::corrupt_record, seg.path + ": bad record at byte " + std::to_string(pos) +
+                                                  (d == DecodeResult::corrupt ? " (checksum mismatch)" : " (out of order)"));
+        at += rec.size;
+        pos += rec.size;
+        expect = rec.seq + 1;
+        if (rec.seq < seq) continue;  // before the start, after an index entry
+        if (rec.seq != seq)
+          return Status(Code::corrupt_record, seg.path + ": sequence " + std::to_string(seq) + " missing at byte " +
+                                                  std::to_string(pos - rec.size));
+        ++seq;
+        if (!fn(LogView{LogId{rec.ts, rec.seq}, rec.body})) return {};
       }
-      if (d == DecodeResult::corrupt || (expect != UINT64_MAX && rec.seq != expect))
-        return Status(Code::corrupt_record, seg.path + ": bad record at byte " + std::to_string(pos) +
-                                                (d == DecodeResult::corrupt ? " (checksum mismatch)" : " (out of order)"));
-      at += rec.size;
-      pos += rec.size;
-      expect = rec.seq + 1;
-      if (rec.seq < seq) continue;  // before the start, after an index entry
-      if (rec.seq != seq)
-        return Status(Code::corrupt_record, seg.path + ": sequence " + std::to_string(seq) + " missing at byte " +
-                                                std::to_string(pos - rec.size));
-      ++seq;
-      if (!fn(LogView{LogId{rec.ts, rec.seq}, rec.body})) return {};
     }
   }
   return {};

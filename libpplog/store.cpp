@@ -389,6 +389,19 @@ Status Store::commit(std::span<const Entry> entries, bool sync, std::vector<LogI
   return st;
 }
 
+Status Store::sync() {
+  if (!ctl_) return {};
+  PP_RETURN_IF_ERROR(lock());
+  Status st = sync_unsynced();
+  int jfd = st.ok() ? ::dup(journal_fd_) : -1;
+  unlock();
+  PP_RETURN_IF_ERROR(st);
+  if (jfd < 0) return errno_status(errno, "dup journal");
+  st = posix::sync_data(jfd, dir_ + "/journal");
+  ::close(jfd);
+  return st;
+}
+
 std::vector<TopicInfo> Store::topics() {
   std::vector<TopicInfo> out;
   if (!ctl_) return out;

@@ -1,7 +1,10 @@
 // pp-commit: add logs to topics, from arguments or JSON lines on stdin (CONTRACT.md).
 #include <unistd.h>
 
+#include <condition_variable>
 #include <deque>
+#include <mutex>
+#include <thread>
 
 #include "common.h"
 #include "pipeproc/jsonl.h"
@@ -71,9 +74,58 @@ class EntryBuilder {
   std::deque<std::string> topics_;
 };
 
+// A batch of validated lines, owning the buffer its entries point into.
+struct Batch {
+  std::vector<char> buf;
+  std::vector<Entry> entries;
+  Status err;         // the line after the entries is bad
+  bool idle = false;  // no more input was ready when it was read
+  bool end = false;   // the input has ended
+};
+
+// Two batches in flight between the reading thread and the committing one, plus spares.
+class BatchQueue {
+ public:
+  void push(Batch b) {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return full_.size() < 2; });
+    full_.push_back(std::move(b));
+    cv_.notify_all();
+  }
+  Batch pop() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return !full_.empty(); });
+    Batch b = std::move(full_.front());
+    full_.pop_front();
+    cv_.notify_all();
+    return b;
+  }
+  Batch spare() {
+    std::lock_guard lk(mu_);
+    if (spares_.empty()) return Batch{};
+    Batch b = std::move(spares_.back());
+    spares_.pop_back();
+    b.entries.clear();
+    b.err = Status();
+    b.idle = b.end = false;
+    return b;
+  }
+  void recycle(Batch b) {
+    std::lock_guard lk(mu_);
+    spares_.push_back(std::move(b));
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> full_;
+  std::vector<Batch> spares_;
+};
+
 void print_ids(pptool::Output& out, const std::vector<LogId>& ids) {
+  IdFormatter f;
   for (const LogId& id : ids) {
-    append_id(out.raw(), id);
+    f.append(out.raw(), id);
     out.put('\n');
   }
   out.flush();
@@ -177,19 +229,73 @@ int main(int argc, char** argv) {
   }
 
   // Streaming: each batch of available lines commits on its own; a bad line stops the
-  // stream after the lines before it are committed.
-  for (;;) {
-    auto more = reader.next(lines);
-    if (!more.ok()) pptool::fail(more.status());
-    if (!*more) break;
-    Status err;
-    size_t ok = builder.build(lines, entries, &err);
-    if (ok > 0) {
-      entries.resize(ok);
-      pptool::check(open().commit(entries, sync, &ids));
-      if (!a.quiet) print_ids(out, ids);
+  // stream after the lines before it are committed. Batches that follow each other without
+  // a wait for input share one fsync (at most every 16 MiB); their ids are printed once it
+  // has run, so an id printed is an id on disk. A second thread reads and validates the
+  // next batch while this one commits.
+  BatchQueue queue;
+  std::thread producer([&] {
+    std::vector<Line> blines;
+    for (;;) {
+      Batch b = queue.spare();
+      auto more = reader.next(blines);
+      if (!more.ok()) {
+        b.err = more.status();
+        queue.push(std::move(b));
+        return;
+      }
+      if (!*more) {
+        b.end = true;
+        queue.push(std::move(b));
+        return;
+      }
+      size_t ok = builder.build(blines, b.entries, &b.err);
+      b.entries.resize(ok);
+      b.idle = !reader.ready();
+      reader.swap_buffer(b.buf);
+      bool stop = !b.err.ok();
+      queue.push(std::move(b));
+      if (stop) return;
     }
-    if (ok < lines.size()) pptool::fail(err);
+  });
+  std::string pending;  // ids of commits not yet synced
+  uint64_t unsynced_bytes = 0;
+  IdFormatter idf;
+  Status failure;
+  auto settle = [&] {
+    if (sync && unsynced_bytes > 0 && failure.ok()) failure = open().sync();
+    unsynced_bytes = 0;
+    if (failure.ok()) out.put(pending);
+    out.flush();
+    pending.clear();
+  };
+  for (;;) {
+    Batch b = queue.pop();
+    if (b.end) break;
+    if (!b.entries.empty() && failure.ok()) {
+      Status st = open().commit(b.entries, false, &ids);
+      if (!st.ok()) {
+        settle();
+        failure = st;
+      }
+      for (const Entry& e : b.entries) unsynced_bytes += e.body.size() + 32;
+      if (!a.quiet && st.ok())
+        for (const LogId& id : ids) {
+          idf.append(pending, id);
+          pending.push_back('\n');
+        }
+    }
+    bool bad = !b.err.ok();
+    if (bad && failure.ok()) {
+      settle();
+      failure = b.err;
+    }
+    queue.recycle(std::move(b));
+    if (bad || !failure.ok()) break;
+    if (unsynced_bytes >= (16u << 20) || b.idle) settle();
   }
+  settle();
+  producer.join();
+  if (!failure.ok()) pptool::fail(failure);
   return 0;
 }

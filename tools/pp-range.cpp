@@ -7,22 +7,23 @@ using namespace pipeproc;
 namespace {
 enum class Format { log, body, id };
 
-void print(pptool::Output& out, Format f, const LogView& v) {
+void print(pptool::Output& out, IdFormatter& ids, Format f, const LogView& v) {
+  using namespace std::string_view_literals;
   std::string& b = out.raw();
   switch (f) {
     case Format::log:
-      b.append(R"({"id":")");
-      append_id(b, v.id);
-      b.append(R"(","body":)");
+      b.append(R"({"id":")"sv);
+      ids.append(b, v.id);
+      b.append(R"(","body":)"sv);
       b.append(v.body);
-      b.append("}\n");
+      b.append("}\n"sv);
       break;
     case Format::body:
       b.append(v.body);
       b.push_back('\n');
       break;
     case Format::id:
-      append_id(b, v.id);
+      ids.append(b, v.id);
       b.push_back('\n');
       break;
   }
@@ -85,8 +86,9 @@ int main(int argc, char** argv) {
   if (!range.ok()) pptool::fail(range.status());
 
   pptool::Output out;
+  IdFormatter ids;
   auto emit = [&](const LogView& v) {
-    print(out, fmt, v);
+    print(out, ids, fmt, v);
     return --left > 0;
   };
   if (reverse) {

@@ -23,7 +23,7 @@ struct Line {
 // Memory stays within window + the longest line (bounded by max_line).
 class LineReader {
  public:
-  LineReader(int fd, size_t max_line, size_t window = 4u << 20);
+  LineReader(int fd, size_t max_line, size_t window = 512u << 10);
   ~LineReader();
   // Fills lines with the next batch: every complete line available after at least one
   // read (blank lines skipped). Views stay valid until the next call. Returns false once
@@ -31,6 +31,11 @@ class LineReader {
   // after the lines before it were handed out.
   Result<bool> next(std::vector<Line>& lines);
   uint64_t bytes_read() const { return bytes_read_; }
+  // True if the next call would find input without waiting (or the input has ended).
+  bool ready();
+  // Hands the buffer holding the last batch's lines to the caller (they stay valid there)
+  // and continues in spare, which the caller may pass back later for reuse.
+  void swap_buffer(std::vector<char>& spare);
 
  private:
   Status fill(bool block);

@@ -66,6 +66,10 @@ class Store {
   // batch is on disk (fdatasync); without, it survives any process crash.
   Status commit(std::span<const Entry> entries, bool sync, std::vector<LogId>* ids);
 
+  // Makes every commit so far durable (what commit(..., sync=true) does for its own):
+  // lets a stream of unsynced commits share one fsync.
+  Status sync();
+
   // Lists the topics (lock-free).
   std::vector<TopicInfo> topics();
   // A reader over one topic; invalid_topic if the store has no such topic.

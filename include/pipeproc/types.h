@@ -23,6 +23,19 @@ std::string format_id(LogId id);
 // Appends "TS-SEQ" to out (no allocation beyond out's growth).
 void append_id(std::string& out, LogId id);
 
+// Formats runs of ids fast: consecutive ids usually share a timestamp and count up by
+// one, so the text of the last id is kept and its sequence digits are incremented in place.
+class IdFormatter {
+ public:
+  void append(std::string& out, LogId id);
+
+ private:
+  char buf_[48] = {};
+  size_t len_ = 0;      // text of the last id in buf_
+  size_t seq_at_ = 0;   // where its sequence digits start
+  LogId last_{UINT64_MAX, UINT64_MAX};
+};
+
 // Topic and proc names: 1-200 bytes of [A-Za-z0-9._-], not "." or "..".
 Status check_name(std::string_view name, std::string_view what = "topic");
 

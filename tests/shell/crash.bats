@@ -18,22 +18,28 @@ random_sleep() {
     sleep "0.$(printf '%03d' $((RANDOM % 191 + 10)))"
 }
 
-# start_group CMD...: run CMD as its own process group (its children included) with fd 3
-# closed; sets $group.
+# start_group CMD...: run CMD as its own process group (its children included), detached
+# from this shell so that its death by SIGKILL is not reported as a job; sets $group.
 start_group() {
-    setsid "$@" </dev/null 3>&- &
-    group=$!
+    group=$(setsid "$@" </dev/null >/dev/null 2>&1 3>&- & echo $!)
     PP_BG_GROUPS+=("$group")
 }
 
 # kill_group: SIGKILL the whole group, then wait until none of it is left.
 kill_group() {
     kill -9 -- "-$group" 2>/dev/null || true
-    wait "$group" 2>/dev/null || true
     wait_until 5 group_gone "$group"
 }
 
-group_gone() { ! kill -0 -- "-$1" 2>/dev/null; }
+# group_gone PGID: no process of the group is left but zombies (which hold no locks and
+# write nothing; a container's init may be slow to reap them).
+group_gone() {
+    if command -v ps >/dev/null; then
+        ! ps -o stat= -s "$1" | grep -qv '^Z'
+    else
+        ! kill -0 -- "-$1" 2>/dev/null
+    fi
+}
 
 # The writer: an endless loop of --atomic batches, batch K = one log {"batch":K} in each of
 # a, b and c; appends the ids each pp-commit prints to IDS.

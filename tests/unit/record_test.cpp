@@ -15,3 +15,22 @@ TEST_CASE("RecordRoundTrip") {
   CHECK(r.body == R"({"a":1})");
   CHECK(r.size == buf.size());
 }
+
+#include "pipeproc/types.h"
+
+TEST_CASE("IdFormatterCarriesAcrossDigits") {
+  pipeproc::IdFormatter f;
+  std::string out;
+  for (uint64_t s = 7; s <= 101; ++s) {
+    out.clear();
+    f.append(out, {1000, s});
+    CHECK(out == "1000-" + std::to_string(s));
+  }
+  out.clear();
+  f.append(out, {1001, 5});  // a new timestamp, a jump in sequence
+  CHECK(out == "1001-5");
+  out.clear();
+  f.append(out, {1001, 999});
+  f.append(out, {1001, 1000});
+  CHECK(out == "1001-9991001-1000");
+}

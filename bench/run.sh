@@ -396,7 +396,7 @@ rm -rf "$RST"
 SEEK_DIR=$CACHE/seek-$N_SEEK
 SEEK_ST=$SEEK_DIR/store
 SEEK_MARK=$SEEK_DIR/complete
-SEEK_KEY="n=$N_SEEK version=$PP_VERSION"
+SEEK_KEY="n=$N_SEEK version=$PP_VERSION pp-commit=$(sha256sum "$PP_BIN/pp-commit" | cut -c1-16)"
 MID=$((N_SEEK / 2))
 MID_SMALL=$((N_SEEK_SMALL / 2))
 

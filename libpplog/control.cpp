@@ -60,6 +60,14 @@ int find_topic(const Control& c, std::string_view name) {
   return -1;
 }
 
+int find_blob(const Control& c, uint8_t kind, std::string_view key) {
+  for (uint32_t i = 0; i < c.h.blob_count && i < kMaxBlobs; ++i) {
+    const BlobSlot& b = c.blobs[i];
+    if (b.kind == kind && std::string_view(b.key, b.key_len) == key) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 std::string_view boot_id() {
   static const std::string id = [] {
     std::string s;

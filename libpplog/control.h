@@ -16,8 +16,11 @@
 namespace pipeproc {
 
 inline constexpr uint64_t kControlMagic = 0x314c5443'50505050ULL;  // "PPPPCTL1"
-inline constexpr uint32_t kControlVersion = 1;
+inline constexpr uint32_t kControlVersion = 2;
 inline constexpr uint32_t kMaxTopics = 4096;
+inline constexpr uint32_t kMaxBlobs = 8192;
+inline constexpr size_t kMaxBlobKey = 208;
+inline constexpr size_t kMaxBlobValue = 1024;
 
 // What a reader needs to read a topic: [start, end) are the sequences it holds.
 struct TopicHead {
@@ -62,13 +65,30 @@ struct ControlHeader {
   std::atomic<uint64_t> journal_end;  // bytes of the journal applied here
   std::atomic<uint64_t> last_ts;      // the store clock: ids never go back
   std::atomic<uint64_t> txid;         // commits applied
-  char pad[4096 - 8 - 4 - 4 - 48 - 16 - 32];
+  uint32_t blob_count;                // blob slots [0, blob_count) may be in use
+  uint32_t pad0;
+  char pad[4096 - 8 - 4 - 4 - 48 - 16 - 32 - 8];
 };
 static_assert(sizeof(ControlHeader) == 4096);
+
+// A small keyed value committed with the logs (proc state, systemProc definitions...).
+// Read and written only under the writer lock.
+struct BlobSlot {
+  uint32_t kind;  // 0: free
+  uint16_t key_len;
+  uint16_t pad0;
+  uint32_t val_len;
+  uint32_t pad1;
+  char key[kMaxBlobKey];
+  char val[kMaxBlobValue];
+  char pad2[1280 - 16 - kMaxBlobKey - kMaxBlobValue];
+};
+static_assert(sizeof(BlobSlot) == 1280);
 
 struct Control {
   ControlHeader h;
   TopicSlot topics[kMaxTopics];
+  BlobSlot blobs[kMaxBlobs];
 };
 inline constexpr size_t kControlSize = sizeof(Control);
 
@@ -82,6 +102,9 @@ TopicHead writer_head(const TopicSlot& slot);
 std::string_view slot_name(const TopicSlot& slot);
 // Slot index of a topic, or -1. Lock-free.
 int find_topic(const Control& c, std::string_view name);
+
+// Blob slots (under the writer lock): the slot holding (kind, key), or -1.
+int find_blob(const Control& c, uint8_t kind, std::string_view key);
 
 // The current boot's id (/proc/sys/kernel/random/boot_id), to spot a reboot.
 std::string_view boot_id();

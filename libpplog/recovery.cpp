@@ -236,6 +236,9 @@ Status Store::rebuild(bool verify_data) {
     dst.idx_last_off = src.idx_last_off;
   }
   c.h.topic_count.store(n, std::memory_order_release);
+  std::memcpy(static_cast<void*>(c.blobs), image->blobs, sizeof(BlobSlot) * image->h.blob_count);
+  for (uint32_t i = image->h.blob_count; i < c.h.blob_count && i < kMaxBlobs; ++i) c.blobs[i].kind = 0;
+  c.h.blob_count = image->h.blob_count;
   c.h.journal_gen.store(*gen);
   c.h.journal_end.store(cut);
   c.h.last_ts.store(image->h.last_ts.load());
@@ -261,6 +264,10 @@ Status Store::rotate_journal_if_needed() {
     op_topic_create(rec, id, slot_name(s));
     op_topic_head(rec, id, h.end, h.seg_base, h.seg_end, h.last_ts);
     if (h.start) op_topic_start(rec, id, h.start);
+  }
+  for (uint32_t i = 0; i < c.h.blob_count; ++i) {
+    const BlobSlot& b = c.blobs[i];
+    if (b.kind) op_blob_put(rec, static_cast<uint8_t>(b.kind), std::string_view(b.key, b.key_len), std::string_view(b.val, b.val_len));
   }
   op_clock(rec, c.h.last_ts.load(std::memory_order_relaxed));
   seal_journal_record(rec, kJournalFlagSnapshot | kJournalFlagSynced);

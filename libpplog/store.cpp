@@ -190,9 +190,31 @@ Status Store::apply_payload(Control& c, std::string_view payload) {
       case Op::clock:
         if (op.ts > c.h.last_ts.load(std::memory_order_relaxed)) c.h.last_ts.store(op.ts, std::memory_order_relaxed);
         return {};
-      case Op::blob_put:
-      case Op::blob_del:
-        return {};  // kept for procs (libppproc); the log store has none yet
+      case Op::blob_put: {
+        if (op.name.empty() || op.name.size() > kMaxBlobKey || op.value.size() > kMaxBlobValue || op.kind == 0)
+          return Status(Code::corrupt_record, "journal: bad state record");
+        int at = find_blob(c, op.kind, op.name);
+        if (at < 0) {
+          for (uint32_t i = 0; i < c.h.blob_count && at < 0; ++i)
+            if (c.blobs[i].kind == 0) at = static_cast<int>(i);
+          if (at < 0) {
+            if (c.h.blob_count >= kMaxBlobs) return Status(Code::store_full, "the store holds its maximum of state records");
+            at = static_cast<int>(c.h.blob_count++);
+          }
+        }
+        BlobSlot& b = c.blobs[at];
+        b.kind = op.kind;
+        b.key_len = static_cast<uint16_t>(op.name.size());
+        std::memcpy(b.key, op.name.data(), op.name.size());
+        b.val_len = static_cast<uint32_t>(op.value.size());
+        std::memcpy(b.val, op.value.data(), op.value.size());
+        return {};
+      }
+      case Op::blob_del: {
+        int at = find_blob(c, op.kind, op.name);
+        if (at >= 0) c.blobs[at].kind = 0;
+        return {};
+      }
     }
     return {};
   });
@@ -254,7 +276,37 @@ class LockGuard {
 
 Status Store::commit(std::span<const Entry> entries, bool sync, std::vector<LogId>* ids) {
   if (entries.empty()) return {};
+  return transact(
+      sync,
+      [&](Txn& t) {
+        t.entries_.assign(entries.begin(), entries.end());
+        return Status{};
+      },
+      ids);
+}
+
+Status Store::transact(bool sync, const std::function<Status(Txn&)>& fn, std::vector<LogId>* ids) {
   if (!ctl_) PP_RETURN_IF_ERROR(attach(true));
+  if (ids) ids->clear();
+  PP_RETURN_IF_ERROR(lock());
+  LockGuard guard([this] { unlock(); });
+  Txn txn(*this);
+  PP_RETURN_IF_ERROR(fn(txn));
+  if (txn.entries_.empty() && txn.blobs_.empty()) return {};
+  PP_RETURN_IF_ERROR(commit_locked(txn.entries_, txn.blobs_, sync, ids));
+  if (!sync) return {};
+  // The journal fsync runs outside the lock, so concurrent committers share it.
+  int jfd = ::dup(journal_fd_);
+  guard.release();
+  if (jfd < 0) return errno_status(errno, "dup journal");
+  Status st = posix::sync_data(jfd, dir_ + "/journal");
+  ::close(jfd);
+  return st;
+}
+
+// Writes one commit; the writer lock is held. Validates everything before changing anything.
+Status Store::commit_locked(std::span<const Entry> entries, const std::vector<Txn::BlobOp>& blobs, bool sync,
+                            std::vector<LogId>* ids) {
   // Validate everything before changing anything.
   struct Group {
     std::string_view name;
@@ -280,10 +332,11 @@ Status Store::commit(std::span<const Entry> entries, bool sync, std::vector<LogI
     }
     g->members.push_back(i);
   }
+  for (const auto& b : blobs) {
+    if (b.key.empty() || b.key.size() > kMaxBlobKey || (b.value && b.value->size() > kMaxBlobValue))
+      return Status(Code::invalid_name, "state record too large");
+  }
   if (ids) ids->assign(entries.size(), LogId{});
-
-  PP_RETURN_IF_ERROR(lock());
-  LockGuard guard([this] { unlock(); });
   Control& c = *ctl_;
   // From here until the publish below, a death leaves dirty set: the next writer rebuilds.
   c.h.dirty.store(1, std::memory_order_relaxed);
@@ -358,6 +411,13 @@ Status Store::commit(std::span<const Entry> entries, bool sync, std::vector<LogI
       c.topics[g.slot].unsynced = 0;
     }
   }
+  for (const auto& b : blobs) {
+    if (b.value) {
+      op_blob_put(payload, b.kind, b.key, *b.value);
+    } else {
+      op_blob_del(payload, b.kind, b.key);
+    }
+  }
   op_clock(payload, ts);
   uint32_t flags = 0;
   if (sync) {
@@ -379,14 +439,46 @@ Status Store::commit(std::span<const Entry> entries, bool sync, std::vector<LogI
   c.h.txid.fetch_add(1, std::memory_order_relaxed);
   c.h.dirty.store(0, std::memory_order_release);
   wake_all(c);
-  if (!sync) return {};
-  // The journal fsync runs outside the lock, so concurrent committers share it.
-  int jfd = ::dup(journal_fd_);
-  guard.release();
-  if (jfd < 0) return errno_status(errno, "dup journal");
-  Status st = posix::sync_data(jfd, dir_ + "/journal");
-  ::close(jfd);
-  return st;
+  return {};
+}
+
+std::optional<std::string> Txn::get(uint8_t kind, std::string_view key) const {
+  for (auto it = blobs_.rbegin(); it != blobs_.rend(); ++it)
+    if (it->kind == kind && it->key == key) return it->value;
+  const Control& c = *store_.ctl_;
+  int at = find_blob(c, kind, key);
+  if (at < 0) return std::nullopt;
+  return std::string(c.blobs[at].val, c.blobs[at].val_len);
+}
+
+std::vector<std::pair<std::string, std::string>> Txn::list(uint8_t kind) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  const Control& c = *store_.ctl_;
+  for (uint32_t i = 0; i < c.h.blob_count; ++i) {
+    const BlobSlot& b = c.blobs[i];
+    if (b.kind != kind) continue;
+    std::string key(b.key, b.key_len);
+    if (auto v = get(kind, key)) out.emplace_back(key, std::move(*v));
+  }
+  for (const auto& op : blobs_) {  // staged creations
+    if (op.kind != kind || !op.value || find_blob(c, kind, op.key) >= 0) continue;
+    bool seen = false;
+    for (auto& kv : out) seen = seen || kv.first == op.key;
+    if (!seen)
+      if (auto v = get(kind, op.key)) out.emplace_back(op.key, std::move(*v));
+  }
+  return out;
+}
+
+void Txn::put(uint8_t kind, std::string_view key, std::string value) {
+  blobs_.push_back(BlobOp{kind, std::string(key), std::move(value)});
+}
+void Txn::del(uint8_t kind, std::string_view key) { blobs_.push_back(BlobOp{kind, std::string(key), std::nullopt}); }
+void Txn::add_owned(std::string topic, std::string body) {
+  owned_.push_back(std::move(topic));
+  std::string_view t = owned_.back();
+  owned_.push_back(std::move(body));
+  entries_.push_back(Entry{t, owned_.back()});
 }
 
 Status Store::sync() {

@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +49,42 @@ struct TopicInfo {
 };
 
 class TopicReader;
+class Store;
+
+// A write transaction: runs under the store's writer lock, reads the current state, and
+// stages logs and blob changes that commit together as one atomic commit (or not at all,
+// if the transaction's function fails). Blobs are small keyed values (up to 1 KiB) that
+// ride in the journal with the logs: the libraries above keep proc state in them.
+class Txn {
+ public:
+  explicit Txn(Store& s) : store_(s) {}
+  Store& store() { return store_; }
+
+  // Reads see the state at the lock plus this transaction's own staged blob changes.
+  std::optional<std::string> get(uint8_t kind, std::string_view key) const;
+  // Every (key, value) of a kind.
+  std::vector<std::pair<std::string, std::string>> list(uint8_t kind) const;
+
+  void put(uint8_t kind, std::string_view key, std::string value);
+  void del(uint8_t kind, std::string_view key);
+  // Logs to commit: the views must stay valid until transact() returns.
+  void add(std::string_view topic, std::string_view body) { entries_.push_back(Entry{topic, body}); }
+  // Same, for bodies the transaction should own.
+  void add_owned(std::string topic, std::string body);
+  size_t log_count() const { return entries_.size(); }
+
+ private:
+  friend class Store;
+  struct BlobOp {
+    uint8_t kind;
+    std::string key;
+    std::optional<std::string> value;  // nullopt: delete
+  };
+  Store& store_;
+  std::vector<Entry> entries_;
+  std::vector<BlobOp> blobs_;
+  std::deque<std::string> owned_;
+};
 
 class Store {
  public:
@@ -65,6 +103,10 @@ class Store {
   // ids (if given) receives each entry's id, in input order. With sync, success means the
   // batch is on disk (fdatasync); without, it survives any process crash.
   Status commit(std::span<const Entry> entries, bool sync, std::vector<LogId>* ids);
+
+  // Runs fn under the writer lock; if it succeeds, commits what it staged atomically.
+  // ids (if given) receives the ids of the staged logs, in order.
+  Status transact(bool sync, const std::function<Status(Txn&)>& fn, std::vector<LogId>* ids = nullptr);
 
   // Makes every commit so far durable (what commit(..., sync=true) does for its own):
   // lets a stream of unsynced commits share one fsync.
@@ -103,6 +145,8 @@ class Store {
   struct TopicFiles;
   Result<TopicFiles*> writer_files(uint32_t id, std::string_view name, const TopicHead& head);
   Status sync_unsynced();
+  Status commit_locked(std::span<const Entry> entries, const std::vector<Txn::BlobOp>& blobs, bool sync,
+                       std::vector<LogId>* ids);
   Status apply_payload(Control& c, std::string_view payload);
   Status write_journal(std::string& rec, uint32_t flags);
 
@@ -115,7 +159,7 @@ class Store {
   uint64_t journal_gen_ = 0;
   std::vector<std::unique_ptr<TopicFiles>> files_;  // by topic id, writer cache
   std::string scratch_;                             // commit buffers, reused
-  friend class Recovery;
+  friend class Txn;
 };
 
 // Reads one topic. Lock-free; sees logs committed up to the head it last loaded.

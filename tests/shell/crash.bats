@@ -124,7 +124,9 @@ verify_abc() {
     for ((iter = 1; iter <= iterations; iter++)); do
         export PIPEPROC_LOCATION="$BATS_TEST_TMPDIR/store.$iter"
         ids="$BATS_TEST_TMPDIR/ids.$iter"
-        start_group sh -c 'exec pp-commit <"$1" >"$2"' sh "$BATS_TEST_TMPDIR/input" "$ids"
+        # A producer that writes line by line, like `tail -f`: many small batches.
+        start_group bash -c 'while IFS= read -r l; do printf "%s\n" "$l"; done <"$1" | pp-commit >"$2"' \
+            sh "$BATS_TEST_TMPDIR/input" "$ids"
         random_sleep
         kill_group
         ok pp-check
@@ -148,15 +150,19 @@ verify_abc() {
             cmp "$BATS_TEST_TMPDIR/bodies.$t" <(seq 0 $((n - 1)) | awk '{ printf "{\"i\":%d}\n", $1 }') ||
                 pp_fail "topic $t does not hold the first $n bodies of its input"
         done
-        # Every printed id is stored (the printed ids are in input order a, b, c, ...).
+        # Every printed id is stored: printed line j (from 0) is the id of input line j,
+        # topic a, b, c for j mod 3, sequence j / 3.
         printed=$(line_count "$ids")
         ((printed <= la + lb + lc)) || pp_fail "$printed ids printed, but only $((la + lb + lc)) logs stored"
+        head -n "$printed" "$ids" | awk -F- '$2 != int((NR - 1) / 3) { printf "printed id %d is %s\n", NR, $0; exit 1 }' >&2 ||
+            pp_fail "the printed ids do not match the input lines"
         echo "# iteration $iter: a=$la b=$lb c=$lc, $printed ids printed"
     done
 }
 
 @test "kill -9 during one large --atomic batch: all of it or none of it" {
-    seq 0 4999 | awk '{ for (t = 0; t < 3; t++) printf "{\"topic\":\"%s\",\"body\":{\"i\":%d,\"pad\":\"%s\"}}\n", substr("abc", t + 1, 1), $1, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" }' \
+    # 3 x 40000 logs, 12 MB: long enough to be killed while writing it.
+    seq 0 39999 | awk '{ for (t = 0; t < 3; t++) printf "{\"topic\":\"%s\",\"body\":{\"i\":%d,\"pad\":\"%s\"}}\n", substr("abc", t + 1, 1), $1, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" }' \
         >"$BATS_TEST_TMPDIR/input"
     iterations=${PP_CRASH_ITERATIONS:-10}
     whole=0
@@ -173,7 +179,7 @@ verify_abc() {
         [[ $lb == none ]] && lb=0
         [[ $lc == none ]] && lc=0
         expect_eq "$la $la $la" "$lb $lc $la" "lengths of a, b, c"
-        [[ $la == 0 || $la == 5000 ]] || pp_fail "a holds $la of the batch's 5000 logs"
+        [[ $la == 0 || $la == 40000 ]] || pp_fail "a holds $la of the batch's 40000 logs"
         ((la == 0)) || whole=$((whole + 1))
         ok timeout 10 pp-commit -q -t a '"after"'
         expect_eq "$la" "$(pp-range a -s :$la --format id | cut -d- -f2)" "sequence of the next commit"

@@ -29,7 +29,7 @@ _pp_spec() {
     length)
         args="topic" ;;
     check)
-        flags="--repair --json" ;;
+        flags="--repair --cut --json" ;;
     proc)
         vals="-n --name -o --offset -c --count --max-reclaims --reclaim-timeout"
         vals+=" --on-max-reclaims --dead-letter -w --wait --format"

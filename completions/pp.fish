@@ -221,6 +221,7 @@ complete -c pp-length -n '__pp_npos 0' -a '(__pp_topics)' -d Topic
 
 # pp-check
 complete -c pp-check -l repair -d 'Cut torn tails and rebuild indexes'
+complete -c pp-check -l cut -d 'With --repair, cut a topic at damage; save the rest to lost+found'
 complete -c pp-check -l json -d 'Print one JSON report object'
 
 # pp-proc

@@ -76,7 +76,7 @@ Result<std::pair<size_t, std::string>> save_lost(int fd, const std::string& path
 }
 }  // namespace
 
-Result<size_t> Store::check(bool repair, const std::function<void(std::string_view)>& report) {
+Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std::string_view)>& report) {
   if (!ctl_) return size_t{0};
   Reporter rep{report};
   Status locked = lock();
@@ -177,7 +177,10 @@ Result<size_t> Store::check(bool repair, const std::function<void(std::string_vi
         rep(r->problem + (last ? "" : " (segment " + std::to_string(base) + ")") + ", " +
             std::to_string(limit - r->offset) + " bytes and the logs from sequence " + std::to_string(r->next_seq) +
             " on are affected");
-        if (repair) {
+        if (repair && !cut)
+          report("not repaired: cutting topic '" + name + "' at the damage would drop the valid logs after it; " +
+                 "--repair --cut does, saving them to lost+found/");
+        if (repair && cut) {
           // Cut the topic at the damage: every log before it stays; the valid logs after
           // it are saved to lost+found/ first, so that the cut loses only what is damaged.
           auto saved = save_lost(f->get(), seg_path, r->offset, limit, r->next_seq, tdir, k, *bases, name, dir_,

@@ -24,10 +24,10 @@ namespace {
 class Mapping {
  public:
   ~Mapping() { reset(); }
-  Status map(int fd, const std::string& path, uint64_t off, uint64_t len) {
+  Status map(int fd, const std::string& path, uint64_t off, uint64_t len, bool populate) {
     reset();
     if (len == 0) return {};
-    void* p = ::mmap(nullptr, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(off));
+    void* p = ::mmap(nullptr, len, PROT_READ, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, static_cast<off_t>(off));
     if (p == MAP_FAILED) return errno_status(errno, "mmap " + path);
     ptr_ = static_cast<const char*>(p);
     len_ = len;
@@ -54,6 +54,8 @@ struct TopicReader::Segment {
   size_t idx_len = 0;
   bool idx_tried = false;
   uint64_t idx_for_end = 0;  // head.end when the index was mapped
+  Mapping win;               // the last window of records mapped
+  uint64_t win_off = 0, win_len = 0;
   ~Segment() {
     if (idx) ::munmap(const_cast<char*>(idx), idx_len);
   }
@@ -79,6 +81,18 @@ Result<std::unique_ptr<TopicReader>> Store::reader(std::string_view topic) {
   int slot = ctl_ ? find_topic(*ctl_, topic) : -1;
   if (slot < 0) return Status(Code::invalid_topic, "no topic named '" + std::string(topic) + "'");
   return std::make_unique<TopicReader>(*this, std::string(topic), static_cast<uint32_t>(slot));
+}
+
+Result<TopicReader*> Store::topic_reader(std::string_view topic) {
+  for (auto& r : readers_)
+    if (r->name() == topic) {
+      r->refresh();
+      return r.get();
+    }
+  auto r = reader(topic);
+  if (!r.ok()) return r.status();
+  readers_.push_back(std::move(r).value());
+  return readers_.back().get();
 }
 
 Status TopicReader::load_segments() {
@@ -189,37 +203,48 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       limit = *size;
     }
     // Map the segment a window at a time (no copy; a fixed amount of memory whatever the
-    // topic's size); a record that crosses the window's end starts the next window.
+    // topic's size); a record that crosses the window's end starts the next window. The
+    // last window stays mapped for the next scan (claims read a few logs at a time).
     uint64_t pos = *off;
     uint64_t expect = UINT64_MAX;
-    const uint64_t page = 4096, window = 8u << 20;
+    const uint64_t page = 4096;
+    const bool bulk = to - seq > 1024;
+    bool remap = false;
     while (seq < to && seq < next_base) {
       if (pos >= limit)
         return Status(Code::corrupt_record, seg.path + ": sequence " + std::to_string(seq) + " missing before byte " +
                                                 std::to_string(limit));
-      uint64_t map_at = pos & ~(page - 1);
-      uint64_t map_end = std::min(limit, map_at + window);
-      if (map_end - pos < kRecordHeaderSize && limit - pos >= kRecordHeaderSize) map_end = std::min(limit, pos + window);
-      Mapping m;
-      PP_RETURN_IF_ERROR(m.map(seg.fd.get(), seg.path, map_at, map_end - map_at));
-      std::string_view data(m.data() + (pos - map_at), map_end - pos);
+      if (remap || !seg.win.data() || pos < seg.win_off || pos + kRecordHeaderSize > seg.win_off + seg.win_len) {
+        uint64_t map_at = pos & ~(page - 1);
+        uint64_t map_end = std::min(limit, map_at + (bulk ? (4u << 20) : (1u << 20)));
+        PP_RETURN_IF_ERROR(seg.win.map(seg.fd.get(), seg.path, map_at, map_end - map_at, bulk));
+        seg.win_off = map_at;
+        seg.win_len = map_end - map_at;
+        remap = false;
+      }
+      const uint64_t win_end = seg.win_off + seg.win_len;
+      std::string_view data(seg.win.data() + (pos - seg.win_off), win_end - pos);
       size_t at = 0;
       while (seq < to && seq < next_base) {
         RecordView rec;
         DecodeResult d = decode_record(data.substr(at), &rec, store_.options().max_body);
         if (d == DecodeResult::truncated) {
-          if (map_end >= limit)
+          if (win_end >= limit)
             return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));
           if (at == 0) {
             // One record larger than the window: map exactly what it needs.
             uint64_t need = kRecordHeaderSize + (data.size() >= 12 ? get_u32(data.data() + 8) : 0);
             if (pos + need > limit)
               return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));
-            PP_RETURN_IF_ERROR(m.map(seg.fd.get(), seg.path, map_at, pos + need - map_at));
-            data = std::string_view(m.data() + (pos - map_at), pos + need - pos);
+            uint64_t map_at = pos & ~(page - 1);
+            PP_RETURN_IF_ERROR(seg.win.map(seg.fd.get(), seg.path, map_at, pos + need - map_at, false));
+            seg.win_off = map_at;
+            seg.win_len = pos + need - map_at;
+            data = std::string_view(seg.win.data() + (pos - map_at), need);
             continue;
           }
-          break;  // next window from pos
+          remap = true;
+          break;  // the next window starts at pos
         }
         if (d == DecodeResult::corrupt || (expect != UINT64_MAX && rec.seq != expect))
           return Status(Code::corrupt_record, seg.path + ": bad record at byte " + std::to_string(pos) +

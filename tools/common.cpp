@@ -123,6 +123,38 @@ void Output::flush() {
   buf_.clear();
 }
 
+Format parse_format(const std::string& f) {
+  return f == "body" ? Format::body : f == "id" ? Format::id : Format::log;
+}
+
+void add_format_option(CLI::App& app, std::string& format) {
+  app.add_option("--format", format, "print logs as log (default), body or id")
+      ->check(CLI::IsMember({"log", "body", "id"}));
+}
+
+void print_log(Output& out, pipeproc::IdFormatter& ids, Format f, pipeproc::LogId id, std::string_view body) {
+  using namespace std::string_view_literals;
+  std::string& b = out.raw();
+  switch (f) {
+    case Format::log:
+      b.append(R"({"id":")"sv);
+      ids.append(b, id);
+      b.append(R"(","body":)"sv);
+      b.append(body);
+      b.append("}\n"sv);
+      break;
+    case Format::body:
+      b.append(body);
+      b.push_back('\n');
+      break;
+    case Format::id:
+      ids.append(b, id);
+      b.push_back('\n');
+      break;
+  }
+  out.maybe_flush();
+}
+
 bool env_no_sync() {
   const char* v = std::getenv("PIPEPROC_SYNC");
   return v && (std::strcmp(v, "0") == 0 || std::strcmp(v, "false") == 0 || std::strcmp(v, "no") == 0);

@@ -63,6 +63,12 @@ class Output {
   std::string buf_;
 };
 
+// How logs are printed: --format log|body|id.
+enum class Format { log, body, id };
+Format parse_format(const std::string& f);
+void add_format_option(CLI::App& app, std::string& format);
+void print_log(Output& out, pipeproc::IdFormatter& ids, Format f, pipeproc::LogId id, std::string_view body);
+
 // True when PIPEPROC_SYNC=0 asks commits to skip fsync.
 bool env_no_sync();
 

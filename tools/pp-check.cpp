@@ -27,21 +27,22 @@ std::string json_string(std::string_view s) {
 
 int main(int argc, char** argv) {
   pptool::StoreArgs store_args;
-  bool repair = false, json = false;
+  bool repair = false, cut = false, json = false;
   CLI::App app("Verify every record, index and the journal of a store.\n"
                "Exit 0 when clean, 74 with a report when not.");
   pptool::setup(app, argv[0], store_args);
-  app.add_flag("--repair", repair, "cut torn tails, rebuild indexes, cut topics at damage");
+  app.add_flag("--repair", repair, "cut torn tails and rebuild indexes (never drops a valid log)");
+  app.add_flag("--cut", cut, "with --repair: cut a topic at a damaged record; the valid logs after it go to lost+found/");
   app.add_flag("--json", json, "print one JSON report object");
   pptool::parse(app, argc, argv);
   auto store = pptool::open_store(store_args, Store::Mode::read);
   std::vector<std::string> found;
-  auto problems = store->check(repair, [&](std::string_view p) { found.emplace_back(p); });
+  auto problems = store->check(repair, cut, [&](std::string_view p) { found.emplace_back(p); });
   if (!problems.ok()) pptool::fail(problems.status());
   size_t left = *problems;
   std::vector<std::string> after;
   if (repair && *problems > 0) {
-    auto again = store->check(false, [&](std::string_view p) { after.emplace_back(p); });
+    auto again = store->check(false, false, [&](std::string_view p) { after.emplace_back(p); });
     if (!again.ok()) pptool::fail(again.status());
     left = *again;
   }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common.h"
+#include "input.h"
 #include "pipeproc/jsonl.h"
 
 using namespace pipeproc;
@@ -21,57 +22,6 @@ struct Args {
   bool no_sync = false;
   bool quiet = false;
   size_t max_body = 16u << 20;
-};
-
-// Turns lines into entries (bodies or envelopes) up to the first bad one. Returns how
-// many lines are good; *err says what is wrong with the next.
-class EntryBuilder {
- public:
-  explicit EntryBuilder(const Args& a) : a_(a) {}
-
-  size_t build(std::span<const Line> lines, std::vector<Entry>& out, Status* err) {
-    out.clear();
-    if (!a_.topic.empty()) {
-      size_t ok = json_.validate(lines, err);
-      for (size_t i = 0; i < ok; ++i) out.push_back(Entry{a_.topic, lines[i].text});
-      return ok;
-    }
-    for (size_t i = 0; i < lines.size(); ++i) {
-      std::string_view topic, body;
-      Status st = json_.envelope(lines[i].text, &topic, &body);
-      if (st.ok()) st = check_name(topic);
-      if (!st.ok()) {
-        *err = Status(st.code(), "line " + std::to_string(lines[i].number) + ": " + st.message());
-        return i;
-      }
-      out.push_back(Entry{intern(topic), body});
-    }
-    return lines.size();
-  }
-
-  Status check_one(std::string_view text, Entry* e) {
-    if (!a_.topic.empty()) {
-      PP_RETURN_IF_ERROR(json_.validate_one(text));
-      *e = Entry{a_.topic, text};
-      return {};
-    }
-    std::string_view topic, body;
-    PP_RETURN_IF_ERROR(json_.envelope(text, &topic, &body));
-    PP_RETURN_IF_ERROR(check_name(topic));
-    *e = Entry{intern(topic), body};
-    return {};
-  }
-
- private:
-  // Topic names from envelopes point into the parser: keep one stable copy of each.
-  std::string_view intern(std::string_view t) {
-    for (auto& s : topics_)
-      if (s == t) return s;
-    return topics_.emplace_back(t);
-  }
-  const Args& a_;
-  JsonValidator json_;
-  std::deque<std::string> topics_;
 };
 
 // A batch of validated lines, owning the buffer its entries point into.
@@ -148,50 +98,27 @@ int main(int argc, char** argv) {
   app.allow_extras();
   app.footer("Arguments:\n  BODY...  JSON bodies (envelopes without -t); put -- before one that starts with -\n");
   pptool::parse(app, argc, argv);
-  bool after_dashes = false;
-  for (std::string& r : app.remaining()) {
-    if (!after_dashes && r == "--") {
-      after_dashes = true;
-      continue;
-    }
-    if (!after_dashes && r.size() > 1 && r[0] == '-' && !std::isdigit(static_cast<unsigned char>(r[1])))
-      pptool::usage_error("unknown option '" + r + "'");
-    a.bodies.push_back(std::move(r));
-  }
+  a.bodies = pptool::remaining_bodies(app);
 
   if (topic_opt->count() > 0) pptool::check(check_name(a.topic));
   const bool sync = !a.no_sync && !pptool::env_no_sync();
   StoreOptions opts;
   opts.max_body = a.max_body;
-  EntryBuilder builder(a);
+  pptool::EntryBuilder builder(topic_opt->count() > 0 ? a.topic : std::string());
   pptool::Output out;
   std::vector<LogId> ids;
 
-  if (!a.bodies.empty()) {
-    std::vector<Entry> entries(a.bodies.size());
-    for (size_t i = 0; i < a.bodies.size(); ++i) {
-      std::string& b = a.bodies[i];
-      while (!b.empty() && std::isspace(static_cast<unsigned char>(b.back()))) b.pop_back();
-      size_t lead = 0;
-      while (lead < b.size() && std::isspace(static_cast<unsigned char>(b[lead]))) ++lead;
-      b.erase(0, lead);
-      if (b.size() > a.max_body)
-        pptool::fail(Status(Code::record_too_large, "argument " + std::to_string(i + 1) + ": body of " +
-                                                        std::to_string(b.size()) + " bytes is over the limit"));
-      Status st = builder.check_one(b, &entries[i]);
-      if (!st.ok()) pptool::fail(Status(st.code(), "argument " + std::to_string(i + 1) + ": " + st.message()));
-    }
+  if (!a.bodies.empty() || a.atomic) {
+    // One atomic batch: the arguments, or all of stdin.
+    pptool::Inputs in;
+    pptool::collect_inputs(builder, a.bodies, a.max_body, in);
     auto store = pipeproc::Store::open(pptool::store_dir(a.store), Store::Mode::write, opts);
     if (!store.ok()) pptool::fail(store.status());
-    pptool::check((*store)->commit(entries, sync, &ids));
+    if (!in.entries.empty()) pptool::check((*store)->commit(in.entries, sync, &ids));
     if (!a.quiet) print_ids(out, ids);
     return 0;
   }
 
-  if (::isatty(0)) {
-    std::string note = pptool::tool_name() + ": reading JSON lines from the terminal (end with Ctrl-D)\n";
-    (void)!::write(2, note.data(), note.size());
-  }
   std::unique_ptr<Store> store;
   auto open = [&]() -> Store& {
     if (!store) {
@@ -204,29 +131,6 @@ int main(int argc, char** argv) {
   LineReader reader(0, a.max_body);
   std::vector<Line> lines;
   std::vector<Entry> entries;
-
-  if (a.atomic) {
-    // One batch: copy every body, commit once at the end.
-    std::string arena;
-    std::vector<std::pair<std::string, std::pair<size_t, size_t>>> kept;
-    for (;;) {
-      auto more = reader.next(lines);
-      if (!more.ok()) pptool::fail(more.status());
-      if (!*more) break;
-      Status err;
-      size_t ok = builder.build(lines, entries, &err);
-      if (ok < lines.size()) pptool::fail(err);
-      for (const Entry& e : entries) {
-        kept.push_back({std::string(e.topic), {arena.size(), e.body.size()}});
-        arena.append(e.body);
-      }
-    }
-    entries.clear();
-    for (auto& k : kept) entries.push_back(Entry{k.first, std::string_view(arena).substr(k.second.first, k.second.second)});
-    if (!entries.empty()) pptool::check(open().commit(entries, sync, &ids));
-    if (!a.quiet) print_ids(out, ids);
-    return 0;
-  }
 
   // Streaming: each batch of available lines commits on its own; a bad line stops the
   // stream after the lines before it are committed. Batches that follow each other without

@@ -4,33 +4,6 @@
 
 using namespace pipeproc;
 
-namespace {
-enum class Format { log, body, id };
-
-void print(pptool::Output& out, IdFormatter& ids, Format f, const LogView& v) {
-  using namespace std::string_view_literals;
-  std::string& b = out.raw();
-  switch (f) {
-    case Format::log:
-      b.append(R"({"id":")"sv);
-      ids.append(b, v.id);
-      b.append(R"(","body":)"sv);
-      b.append(v.body);
-      b.append("}\n"sv);
-      break;
-    case Format::body:
-      b.append(v.body);
-      b.push_back('\n');
-      break;
-    case Format::id:
-      ids.append(b, v.id);
-      b.push_back('\n');
-      break;
-  }
-  out.maybe_flush();
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   pptool::StoreArgs store_args;
   std::string topic, start, end, format = "log";
@@ -46,11 +19,11 @@ int main(int argc, char** argv) {
   app.add_flag("-x,--exclusive", exclusive, "exclude the bounds themselves");
   app.add_flag("-r,--reverse", reverse, "newest first");
   app.add_flag("-f,--follow", follow, "keep printing new logs as they are committed");
-  app.add_option("--format", format, "log (default), body or id")->check(CLI::IsMember({"log", "body", "id"}));
+  pptool::add_format_option(app, format);
   pptool::parse(app, argc, argv);
   if (follow && reverse) pptool::usage_error("--follow does not go with --reverse");
   if (follow && !end.empty()) pptool::usage_error("--follow does not go with --end");
-  Format fmt = format == "body" ? Format::body : format == "id" ? Format::id : Format::log;
+  pptool::Format fmt = pptool::parse_format(format);
 
   pptool::check(check_name(topic));
   RangeSpec spec;
@@ -88,7 +61,7 @@ int main(int argc, char** argv) {
   pptool::Output out;
   IdFormatter ids;
   auto emit = [&](const LogView& v) {
-    print(out, ids, fmt, v);
+    pptool::print_log(out, ids, fmt, v.id, v.body);
     return --left > 0;
   };
   if (reverse) {

@@ -117,6 +117,8 @@ class Store {
   // A reader over one topic; invalid_topic if the store has no such topic.
   Result<std::unique_ptr<TopicReader>> reader(std::string_view topic);
   bool exists() const { return ctl_ != nullptr; }
+  // A reader kept by the store for reuse (refreshed on each call).
+  Result<TopicReader*> topic_reader(std::string_view topic);
 
   // Change notification: a counter bumped by every commit, and a wait for it to move.
   uint32_t change_counter() const;
@@ -127,8 +129,10 @@ class Store {
   Status refresh();
 
   // Verification (pp-check). report receives one line per problem. repair: cut torn
-  // tails and rebuild indexes. Returns the number of problems found (after repair: left).
-  Result<size_t> check(bool repair, const std::function<void(std::string_view)>& report);
+  // tails and rebuild indexes. cut (with repair): also cut a topic at a damaged record,
+  // saving the valid logs after it to lost+found/ (without cut such damage is left as it
+  // is: a repair never drops a valid committed log). Returns the number of problems found.
+  Result<size_t> check(bool repair, bool cut, const std::function<void(std::string_view)>& report);
 
   // Internal: used by TopicReader.
   Control* control() const { return ctl_; }
@@ -159,6 +163,7 @@ class Store {
   uint64_t journal_gen_ = 0;
   std::vector<std::unique_ptr<TopicFiles>> files_;  // by topic id, writer cache
   std::string scratch_;                             // commit buffers, reused
+  std::vector<std::unique_ptr<TopicReader>> readers_;
   friend class Txn;
 };
 
@@ -198,7 +203,6 @@ class TopicReader {
   std::unique_ptr<TopicHead> head_;
   std::vector<std::unique_ptr<Segment>> segs_;
   uint64_t segs_for_base_ = UINT64_MAX;  // seg_base the list was loaded for
-  std::string buf_;
 };
 
 }  // namespace pipeproc

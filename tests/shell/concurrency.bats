@@ -50,11 +50,12 @@ expected_bodies() {
     done | sort
 }
 
-@test "4 writers x 500 logs on one topic: sequences 0..1999, each body once, a follower sees all" {
+@test "4 writers x 500 commits on one topic: sequences 0..1999, each body once, a follower sees all" {
     write_writer
     bg_start "$BATS_TEST_TMPDIR/follow.out" "$BATS_TEST_TMPDIR/follow.err" pp-range T -f
     reader=$bg_pid
-    start_writers 4 50 10
+    # 500 pp-commit processes per writer, one log each.
+    start_writers 4 500 1
     wait_writers
     expect_output 2000 pp-length T
 
@@ -63,7 +64,7 @@ expected_bodies() {
     ids_dense "$BATS_TEST_TMPDIR/ids" || pp_fail "sequences are not exactly 0..1999"
 
     pp-range T --format body >"$BATS_TEST_TMPDIR/bodies"
-    diff -u <(expected_bodies 4 50 10) <(sort "$BATS_TEST_TMPDIR/bodies") ||
+    diff -u <(expected_bodies 4 500 1) <(sort "$BATS_TEST_TMPDIR/bodies") ||
         pp_fail "the bodies are not each writer's bodies exactly once"
     # Each writer commits one process after another: its bodies keep their order.
     awk -F'[:,}]' '{ w = $2; i = $4 + 0; if ((w in last) && i <= last[w]) { printf "writer %s: i=%d after %d (seq %d)\n", w, i, last[w], NR - 1; exit 1 } last[w] = i }' \
@@ -82,7 +83,7 @@ expected_bodies() {
     write_writer
     at_least=0
     snapshots=0
-    start_writers 4 20 10
+    start_writers 4 200 1
     snap="$BATS_TEST_TMPDIR/snap"
     while any_alive "${writer_pids[@]}" || [[ $snapshots == 0 ]]; do
         n=$(topic_length_or_none T)

@@ -242,3 +242,45 @@ expect_seqs() {
 @test "pp range dispatches to pp-range" {
     expect_seqs "3 4 5" pp range t -s :3 -e :5
 }
+
+# Small segments through the writer's test hook PIPEPROC_SEGMENT_BYTES (not part of the
+# contract): reads must not notice where one segment file ends and the next begins.
+@test "ranges across segment files" {
+    export PIPEPROC_SEGMENT_BYTES=4096
+    for ts in 4000 5000 6000; do
+        seq $(((ts - 4000) / 1000 * 1000)) $(((ts - 4000) / 1000 * 1000 + 999)) |
+            awk '{ printf "{\"i\":%d,\"pad\":\"%s\"}\n", $1, "ssssssssssssssssssssssssssssssssssssssss" }' |
+            at "$ts" pp-commit -q -t seg
+    done
+    nseg=$(segments seg | wc -l)
+    ((nseg >= 3)) || skip "PIPEPROC_SEGMENT_BYTES is not honoured ($nseg segment file)"
+    echo "# $nseg segment files"
+    want() { seq "$1" "$2" | awk '{ printf "%d-%d\n", 4000 + int($1 / 1000) * 1000, $1 }'; }
+    expect_output "$(want 0 2999)" pp-range seg --format id
+    expect_output "$(want 2999 2999; want 2998 2998)" pp-range seg -r -l 2 --format id
+    expect_output "$(want 995 1004)" pp-range seg -s :995 -e :1004 --format id
+    expect_output "$(want 1000 1999)" pp-range seg -s 5000 -e 5000 --format id
+    expect_output "$(want 2000 2999)" pp-range seg -s 5000 -x --format id
+    expect_output "$(want 1500 1502)" pp-range seg -s :1500 -l 3 --format id
+    expect_output "$(want 2000 2001)" pp-range seg -s 5500 -l 2 --format id
+    expect_output "$(seq 2005 -1 1995 | awk '{ printf "%d-%d\n", 4000 + int($1 / 1000) * 1000, $1 }')" \
+        pp-range seg -r -s :2005 -e :1995 --format id
+    expect_output '{"i":2222,"pad":"ssssssssssssssssssssssssssssssssssssssss"}' pp-range seg -s :2222 -e :2222 --format body
+    expect_output 3000 pp-length seg
+    must_fail 1 sequence_not_found pp-range seg -s :3000
+}
+
+@test "--follow across a segment roll" {
+    export PIPEPROC_SEGMENT_BYTES=4096
+    out="$BATS_TEST_TMPDIR/follow.out"
+    bg_start "$out" "$BATS_TEST_TMPDIR/follow.err" pp-range seg -f --format body
+    for ((k = 0; k < 20; k++)); do
+        seq $((k * 50)) $((k * 50 + 49)) | awk '{ printf "{\"i\":%d,\"pad\":\"%s\"}\n", $1, "ffffffffffffffffffffffffffffffffffffffff" }' |
+            pp-commit -q -t seg
+    done
+    wait_until 10 has_lines "$out" 1000
+    bg_stop "$bg_pid"
+    nseg=$(segments seg | wc -l)
+    ((nseg >= 3)) || skip "PIPEPROC_SEGMENT_BYTES is not honoured ($nseg segment file)"
+    expect_output "$(seq 0 999 | awk '{ printf "{\"i\":%d,\"pad\":\"%s\"}\n", $1, "ffffffffffffffffffffffffffffffffffffffff" }')" cat "$out"
+}

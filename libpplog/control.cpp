@@ -83,8 +83,13 @@ std::string_view boot_id() {
   return id;
 }
 
+// The waiters count lets a commit skip the wake syscall when nobody sleeps. Both sides
+// use sequentially consistent order: a waiter counts itself before the kernel compares
+// the futex word, a writer bumps the word before it reads the count — so either the
+// writer sees the waiter, or the waiter's compare sees the new word and does not sleep.
 void wake_all(Control& c) {
-  c.h.futex.fetch_add(1, std::memory_order_release);
+  c.h.futex.fetch_add(1, std::memory_order_seq_cst);
+  if (c.h.waiters.load(std::memory_order_seq_cst) == 0) return;
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&c.h.futex), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 
@@ -97,7 +102,9 @@ void wait_change(Control& c, uint32_t seen, int timeout_ms) {
     ts.tv_nsec = static_cast<long>(timeout_ms % 1000) * 1000000L;
     tp = &ts;
   }
+  c.h.waiters.fetch_add(1, std::memory_order_seq_cst);
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&c.h.futex), FUTEX_WAIT, seen, tp, nullptr, 0);
+  c.h.waiters.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 }  // namespace pipeproc

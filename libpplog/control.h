@@ -66,7 +66,7 @@ struct ControlHeader {
   std::atomic<uint64_t> last_ts;      // the store clock: ids never go back
   std::atomic<uint64_t> txid;         // commits applied
   uint32_t blob_count;                // blob slots [0, blob_count) may be in use
-  uint32_t pad0;
+  std::atomic<uint32_t> waiters;      // processes sleeping on futex: wakes are skipped at 0
   char pad[4096 - 8 - 4 - 4 - 48 - 16 - 32 - 8];
 };
 static_assert(sizeof(ControlHeader) == 4096);

@@ -1,8 +1,10 @@
 # bash completion for pipeproc: `pp` and every `pp-*` tool.
 # Options come from one table per tool (_pp_spec) that tests/shell/docs_consistency.sh
 # checks against each tool's --help. Topic names are read from the store that the
-# command line selects (-L, -N, PIPEPROC_LOCATION, PIPEPROC_NAMESPACE, PIPEPROC_HOME).
-# Self-contained: needs neither the bash-completion package nor any pp binary.
+# command line selects (-L, -N, PIPEPROC_LOCATION, PIPEPROC_NAMESPACE, PIPEPROC_HOME);
+# proc names are asked of `pp-procs list` with the store options typed so far.
+# Self-contained: needs neither the bash-completion package nor any pp binary (without
+# pp-procs, no proc names are offered).
 
 # Tool names without the "pp-" prefix, in the order `pp help` shows them.
 # shellcheck disable=SC2086 # the word lists below are split on purpose
@@ -35,16 +37,22 @@ _pp_spec() {
         vals+=" --on-max-reclaims --dead-letter -w --wait --format"
         args="topic" ;;
     ack)
-        flags="--commit --no-sync"
-        vals="-t --topic"
+        flags="--commit --no-sync -q --quiet"
+        vals="-t --topic --max-body"
         args="proc body..." ;;
     reclaim)
         args="proc" ;;
     procs)
         subs="list inspect destroy disable resume"
-        case $2 in
-        list) vals="-t --topic" ;;
-        inspect | destroy | disable | resume) args="proc" ;;
+        # The store options, --help and --version belong to pp-procs itself and come
+        # before the subcommand; after it, only the subcommand's own options are taken.
+        case ${2-} in
+        list)
+            flags="-h --help" vals="-t --topic"
+            return 0 ;;
+        inspect | destroy | disable | resume)
+            flags="-h --help" args="proc"
+            return 0 ;;
         esac ;;
     wait)
         vals="--timeout"
@@ -58,7 +66,7 @@ _pp_spec() {
         flags="--json" ;;
     systemproc)
         subs="add list remove"
-        case $2 in
+        case ${2-} in
         add)
             vals="--from --to --exec --stream -o --offset -c --count --max-reclaims"
             vals+=" --reclaim-timeout --on-max-reclaims" ;;
@@ -74,9 +82,12 @@ _pp_spec() {
     esac
     # Every tool selects a store the same way and has --help and --version.
     flags+=" -h --help --version"
-    vals+=" -L --location -N --namespace --connect --connect-timeout --tls-key --tls-cert --tls-ca"
+    vals+=" $_pp_store_options"
     return 0
 }
+
+# The options that select a store (CONTRACT.md section 1); each takes a value.
+_pp_store_options="-L --location -N --namespace --connect --connect-timeout --tls-key --tls-cert --tls-ca"
 
 # _pp_store FIRST: the store directory selected by COMP_WORDS[FIRST .. COMP_CWORD-1]:
 # -L/--location, else $PIPEPROC_LOCATION, else $PIPEPROC_HOME/NAMESPACE (NAMESPACE from
@@ -138,10 +149,69 @@ _pp_topics() {
     _pp_names "$store/topics" "$2"
 }
 
-# _pp_procs FIRST CUR: the procs of the selected store. Procs live in the store's journal,
-# not in directories; until a tool lists them cheaply, nothing is offered.
+# _pp_store_args FIRST: append to the caller's array store_args the store options typed
+# in words FIRST .. (the word being completed excluded), as pp-procs takes them. The words
+# are taken from COMP_LINE split at white space, not from COMP_WORDS, which bash also
+# splits at ":" and "=" (as in "--connect tcp://host:7400").
+_pp_store_args() {
+    local line=${COMP_LINE:0:COMP_POINT} i w v n
+    local -a words
+    read -ra words <<<"$line"
+    n=${#words[@]}
+    [[ $line == *[[:space:]] ]] || ((n--))
+    for ((i = $1; i < n; i++)); do
+        w=${words[i]}
+        [[ $w == -- ]] && break
+        case $w in
+        -L | --location | -N | --namespace | --connect | --connect-timeout | --tls-key | --tls-cert | --tls-ca)
+            ((i + 1 < n)) || break
+            v=${words[i + 1]}
+            ((i++)) ;;
+        --location=* | --namespace=* | --connect=* | --connect-timeout=* | --tls-key=* | --tls-cert=* | --tls-ca=*)
+            v=${w#*=} w=${w%%=*} ;;
+        -L?* | -N?*)
+            v=${w:2} w=${w:0:2} ;;
+        *) continue ;;
+        esac
+        # Undo the quoting and the "~/" a user is most likely to type, as _pp_store does.
+        v=${v#[\"\']} v=${v%[\"\']}
+        # shellcheck disable=SC2088 # matching the "~/" the user typed
+        case $v in
+        "~") v=$HOME ;;
+        "~/"*) v=$HOME/${v#"~/"} ;;
+        esac
+        store_args+=("$w" "$v")
+    done
+}
+
+# _pp_exe TOOL: the pp-TOOL program to run: next to the command being completed when it
+# was typed with a directory (./build/bin/pp-proc) or, for pp, next to pp (as pp looks
+# for its tools), else from PATH.
+_pp_exe() {
+    local cmd=${COMP_WORDS[0]} dir exe
+    if [[ $cmd == */* ]]; then
+        dir=${cmd%/*}
+    else
+        exe=$(type -P -- "$cmd" 2>/dev/null) && dir=${exe%/*}
+    fi
+    if [[ -n ${dir-} && -x $dir/pp-$1 ]]; then
+        printf '%s\n' "$dir/pp-$1"
+    else
+        type -P -- "pp-$1" 2>/dev/null
+    fi
+}
+
+# _pp_procs FIRST CUR: the names of the procs of the selected store, from `pp-procs list`
+# (one JSON object per line, "name" first) run with the store options typed so far. The
+# listing gets one second; when it fails or is slow, nothing is offered.
 _pp_procs() {
-    :
+    local exe
+    local -a store_args=() limit=()
+    exe=$(_pp_exe procs) || return 0
+    _pp_store_args "$1"
+    type -P timeout >/dev/null 2>&1 && limit=(timeout 1)
+    "${limit[@]}" "$exe" "${store_args[@]}" list </dev/null 2>/dev/null |
+        sed -n 's/^{"name":"\([A-Za-z0-9._-]*\)".*/\1/p'
 }
 
 # _pp_sysprocs FIRST CUR: the systemProcs of the selected store (nothing yet, as _pp_procs).

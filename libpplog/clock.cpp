@@ -7,7 +7,7 @@
 namespace pipeproc {
 
 uint64_t now_ms() {
-  static const char* fixed = std::getenv("PIPEPROC_NOW_MS");
+  const char* fixed = std::getenv("PIPEPROC_NOW_MS");
   if (fixed && *fixed) return std::strtoull(fixed, nullptr, 10);
   using namespace std::chrono;
   return static_cast<uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());

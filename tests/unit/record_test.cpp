@@ -34,3 +34,29 @@ TEST_CASE("IdFormatterCarriesAcrossDigits") {
   f.append(out, {1001, 1000});
   CHECK(out == "1001-9991001-1000");
 }
+
+TEST_CASE("TruncatedTrailingRecordIsTruncatedNotCorrupt") {
+  std::string buf;
+  append_record(buf, 1, 2, R"({"a":1})");
+  RecordView r;
+  for (size_t n = 0; n < buf.size(); ++n) CHECK(decode_record(std::string_view(buf).substr(0, n), &r, 1 << 20) == DecodeResult::truncated);
+}
+
+TEST_CASE("ChecksumMismatchIsCorrupt") {
+  std::string buf;
+  append_record(buf, 1, 2, R"({"a":1})");
+  for (size_t i = 0; i < buf.size(); ++i) {
+    if (i >= 8 && i < 12) continue;  // a bad length reads as truncated or as too large
+    std::string bad = buf;
+    bad[i] ^= 0x10;
+    RecordView r;
+    CHECK_MESSAGE(decode_record(bad, &r, 1 << 20) == DecodeResult::corrupt, "byte ", i);
+  }
+}
+
+TEST_CASE("OversizedLengthIsCorrupt") {
+  std::string buf;
+  append_record(buf, 1, 2, std::string(100, 'x'));
+  RecordView r;
+  CHECK(decode_record(buf, &r, 50) == DecodeResult::corrupt);
+}

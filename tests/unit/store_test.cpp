@@ -1,0 +1,267 @@
+// The store: commits, lookups by sequence and timestamp at every boundary, recovery from
+// torn tails at every byte, and corruption reported instead of wrong data.
+#include <filesystem>
+
+#include "format.h"
+#include "helpers.h"
+#include "pipeproc/range.h"
+#include "record.h"
+
+using namespace pipeproc;
+using namespace testutil;
+
+namespace {
+std::string body_of(uint64_t i) { return "{\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(i % 97, 'x') + "\"}"; }
+
+// Commits n logs to topic, one commit per log, with timestamps 1000 + i/3 (three per ms).
+void fill(Store& s, const std::string& topic, uint64_t n, FixedClock& clock) {
+  for (uint64_t i = 0; i < n; ++i) {
+    clock.set(1000 + i / 3);
+    std::string b = body_of(i);
+    Entry e{topic, b};
+    REQUIRE(s.commit({&e, 1}, false, nullptr).ok());
+  }
+}
+}  // namespace
+
+TEST_CASE("LookupsBySequenceAndTimestampAtEveryBoundary") {
+  TempDir dir;
+  FixedClock clock(1000);
+  StoreOptions o;
+  o.segment_bytes = 2048;  // many segments, several index entries each
+  auto s = open_store(dir.path, o);
+  const uint64_t n = 600;
+  fill(*s, "t", n, clock);
+  REQUIRE(std::filesystem::exists(dir / "topics/t/00000000000000000000.log"));
+  auto segs = std::distance(std::filesystem::directory_iterator(dir / "topics/t"), {});
+  CHECK(segs > 20);
+  auto r = s->reader("t");
+  REQUIRE(r.ok());
+  TopicReader& rd = **r;
+  CHECK(rd.end() == n);
+  for (uint64_t seq = 0; seq < n; ++seq) {
+    std::vector<std::pair<uint64_t, std::string>> got;
+    REQUIRE(rd.scan(seq, seq + 1, [&](const LogView& v) {
+                got.emplace_back(v.id.seq, std::string(v.body));
+                return true;
+              }).ok());
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].first == seq);
+    CHECK(got[0].second == body_of(seq));
+  }
+  // Timestamp lookups against brute force: first seq with ts >= T (strict: > T).
+  for (uint64_t t = 990; t <= 1000 + n / 3 + 2; ++t) {
+    uint64_t want_ge = n, want_gt = n;
+    for (uint64_t i = n; i-- > 0;) {
+      if (1000 + i / 3 >= t) want_ge = i;
+      if (1000 + i / 3 > t) want_gt = i;
+    }
+    auto ge = rd.seq_at_or_after(t, false);
+    auto gt = rd.seq_at_or_after(t, true);
+    REQUIRE(ge.ok());
+    REQUIRE(gt.ok());
+    CHECK_MESSAGE(*ge == want_ge, "ts ", t);
+    CHECK_MESSAGE(*gt == want_gt, "ts ", t);
+  }
+  // Reverse scans hand out every log once, newest first.
+  uint64_t expect = n;
+  REQUIRE(rd.scan_reverse(0, n, [&](const LogView& v) {
+              CHECK(v.id.seq == --expect);
+              return true;
+            }).ok());
+  CHECK(expect == 0);
+}
+
+TEST_CASE("RangeBoundsResolveAsTheContractSays") {
+  TempDir dir;
+  FixedClock clock(1000);
+  auto s = open_store(dir.path);
+  fill(*s, "t", 9, clock);  // ts 1000 x3, 1001 x3, 1002 x3
+  auto r = s->reader("t");
+  REQUIRE(r.ok());
+  auto range = [&](const char* a, const char* b, bool x, bool rev) {
+    RangeSpec sp;
+    if (a) sp.start = *parse_bound(a);
+    if (b) sp.end = *parse_bound(b);
+    sp.exclusive = x;
+    sp.reverse = rev;
+    auto res = resolve_range(**r, sp);
+    REQUIRE(res.ok());
+    return std::pair{res->from, res->to};
+  };
+  CHECK(range(":3", ":5", false, false) == std::pair<uint64_t, uint64_t>{3, 6});
+  CHECK(range(":3", ":5", true, false) == std::pair<uint64_t, uint64_t>{4, 5});
+  CHECK(range("1001", nullptr, false, false) == std::pair<uint64_t, uint64_t>{3, 9});
+  CHECK(range("1001", nullptr, true, false) == std::pair<uint64_t, uint64_t>{6, 9});
+  CHECK(range(nullptr, "1001", false, false) == std::pair<uint64_t, uint64_t>{0, 6});
+  CHECK(range(nullptr, "1001", true, false) == std::pair<uint64_t, uint64_t>{0, 3});
+  CHECK(range("1001-4", "1002-7", false, false) == std::pair<uint64_t, uint64_t>{4, 8});
+  CHECK(range(":5", ":3", false, true) == std::pair<uint64_t, uint64_t>{3, 6});
+  CHECK(range(":5", ":3", false, false).second <= range(":5", ":3", false, false).first);
+  RangeSpec missing;
+  missing.start = *parse_bound(":99");
+  CHECK(resolve_range(**r, missing).status().code() == Code::sequence_not_found);
+  CHECK(parse_bound("12-").status().code() == Code::invalid_range_offset);
+  CHECK(parse_bound(":x").status().code() == Code::invalid_range_offset);
+  CHECK(parse_bound("").status().code() == Code::invalid_range_offset);
+}
+
+TEST_CASE("TornSegmentTailAtEveryByteIsCutOnRecovery") {
+  // A writer killed after writing part of its records, before its journal record: every
+  // prefix of the last record's bytes must vanish and the next commit reuse its sequence.
+  TempDir master;
+  FixedClock clock(5000);
+  {
+    auto s = open_store(master.path);
+    fill(*s, "t", 5, clock);
+  }
+  const std::string seg = "topics/t/00000000000000000000.log";
+  const uint64_t committed = file_size(master / seg);
+  std::string extra;
+  format::append_record(extra, 5, 6000, R"({"torn":true})");
+  for (size_t cut = 1; cut <= extra.size(); ++cut) {
+    TempDir dir;
+    std::filesystem::copy(master.path, dir.path, std::filesystem::copy_options::recursive);
+    {
+      std::ofstream f(dir / seg, std::ios::binary | std::ios::app);
+      f.write(extra.data(), static_cast<std::streamsize>(cut));
+    }
+    std::filesystem::remove(dir / "control");  // the dead writer's cache is gone too
+    auto s = open_store(dir.path);
+    Status st;
+    auto logs = all_logs(*s, "t", &st);
+    REQUIRE(st.ok());
+    CHECK(logs.size() == 5);
+    std::string b = R"({"after":1})";
+    Entry e{"t", b};
+    std::vector<LogId> ids;
+    REQUIRE(s->commit({&e, 1}, false, &ids).ok());
+    CHECK(ids[0].seq == 5);
+    CHECK(file_size(dir / seg) == committed + format::kRecordHeaderSize + b.size());
+    CHECK(all_logs(*s, "t").back().second == b);
+  }
+}
+
+TEST_CASE("TornJournalTailAtEveryByteDropsOnlyThatCommit") {
+  TempDir master;
+  FixedClock clock(5000);
+  uint64_t before = 0, after = 0;
+  {
+    auto s = open_store(master.path);
+    fill(*s, "t", 3, clock);
+    before = file_size(master / "journal");
+    std::string b = R"({"last":1})";
+    Entry e[2] = {{"t", b}, {"u", b}};  // a batch over two topics
+    REQUIRE(s->commit(e, false, nullptr).ok());
+    after = file_size(master / "journal");
+  }
+  for (uint64_t cut = before; cut <= after; ++cut) {
+    TempDir dir;
+    std::filesystem::copy(master.path, dir.path, std::filesystem::copy_options::recursive);
+    truncate_to(dir / "journal", cut);
+    std::filesystem::remove(dir / "control");
+    auto s = open_store(dir.path);
+    auto t = all_logs(*s, "t");
+    Status ust;
+    auto u = all_logs(*s, "u", &ust);
+    if (cut < after) {  // the batch is gone from both topics, never half there
+      CHECK(t.size() == 3);
+      CHECK(ust.code() == Code::invalid_topic);
+    } else {
+      CHECK(t.size() == 4);
+      CHECK(u.size() == 1);
+    }
+    CHECK(file_size(dir / "journal") == (cut < after ? before : after));
+  }
+}
+
+TEST_CASE("ChecksumMismatchIsCorruptRecordNotWrongData") {
+  TempDir dir;
+  FixedClock clock(1000);
+  auto s = open_store(dir.path);
+  fill(*s, "t", 10, clock);
+  const std::string seg = dir / "topics/t/00000000000000000000.log";
+  std::string data = read_file(seg);
+  auto at = data.find("\"i\":4");
+  REQUIRE(at != std::string::npos);
+  flip_byte(seg, at + 2);
+  Status st;
+  auto logs = all_logs(*s, "t", &st);
+  CHECK(st.code() == Code::corrupt_record);
+  CHECK(logs.size() == 4);  // the logs before the damage, nothing wrong after them
+  std::vector<std::string> report;
+  auto problems = s->check(false, false, [&](std::string_view p) { report.emplace_back(p); });
+  REQUIRE(problems.ok());
+  CHECK(*problems >= 1);
+  REQUIRE(!report.empty());
+  CHECK(report[0].find("00000000000000000000.log") != std::string::npos);
+}
+
+TEST_CASE("DeletedControlBlockIsRebuiltWithTheSameState") {
+  TempDir dir;
+  FixedClock clock(1000);
+  {
+    auto s = open_store(dir.path);
+    fill(*s, "a", 20, clock);
+    fill(*s, "b", 3, clock);
+  }
+  std::filesystem::remove(dir / "control");
+  auto s = open_store(dir.path);
+  CHECK(all_logs(*s, "a").size() == 20);
+  CHECK(all_logs(*s, "b").size() == 3);
+  auto topics = s->topics();
+  REQUIRE(topics.size() == 2);
+  CHECK(topics[0].name == "a");
+  CHECK(topics[0].last_ts == 1000 + 19 / 3);
+}
+
+TEST_CASE("JournalRotationKeepsEveryTopicAndStateRecord") {
+  TempDir dir;
+  FixedClock clock(1000);
+  auto s = open_store(dir.path);
+  fill(*s, "t", 5, clock);
+  REQUIRE(s->transact(false, [](Txn& t) {
+             t.put(1, "k", "v");
+             return Status{};
+           }).ok());
+  // Grow the journal past the rotation size with state-only commits.
+  std::string big(900, 'z');
+  const uint64_t rounds = format::kJournalRotateBytes / 950 + 10;
+  for (uint64_t i = 0; i < rounds; ++i)
+    REQUIRE(s->transact(false, [&](Txn& t) {
+               t.put(2, "grow", big);
+               return Status{};
+             }).ok());
+  CHECK(file_size(dir / "journal") < format::kJournalRotateBytes);
+  std::filesystem::remove(dir / "control");
+  auto s2 = open_store(dir.path);
+  CHECK(all_logs(*s2, "t").size() == 5);
+  REQUIRE(s2->transact(false, [](Txn& t) {
+               CHECK(t.get(1, "k") == std::optional<std::string>("v"));
+               CHECK(t.get(2, "grow")->size() == 900);
+               return Status{};
+             }).ok());
+}
+
+TEST_CASE("FileHeadersMatchTheFormatDocument") {
+  // docs/format.md: magic, u32 version, u32 0, u64 value, xxh3 of the first 24 bytes.
+  char h[32];
+  format::encode_file_header(h, format::kSegmentMagic, format::kSegmentVersion, 42);
+  CHECK(std::string(h, 8) == "PPPPSEG1");
+  CHECK(format::get_u32(h + 8) == 1);
+  CHECK(format::get_u64(h + 16) == 42);
+  CHECK(format::decode_file_header(h, format::kSegmentMagic, format::kSegmentVersion) == 42u);
+  h[3] ^= 1;
+  CHECK(!format::decode_file_header(h, format::kSegmentMagic, format::kSegmentVersion));
+  std::string rec;
+  format::append_record(rec, 7, 1000, "{}");
+  // checksum | len=2 | kind=1 | seq=7 | ts=1000 | body
+  CHECK(rec.size() == 34);
+  CHECK(format::get_u32(rec.data() + 8) == 2);
+  CHECK(format::get_u32(rec.data() + 12) == 1);
+  CHECK(format::get_u64(rec.data() + 16) == 7);
+  CHECK(format::get_u64(rec.data() + 24) == 1000);
+  CHECK(rec.substr(32) == "{}");
+  CHECK(std::string(reinterpret_cast<const char*>(&format::kJournalMagic), 8) == "PPPPJNL1");
+  CHECK(std::string(reinterpret_cast<const char*>(&format::kIndexMagic), 8) == "PPPPIDX1");
+}

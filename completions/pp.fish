@@ -1,7 +1,8 @@
 # fish completion for pipeproc: `pp` and every `pp-*` tool.
 # The options mirror completions/pp.bash, which tests/shell/docs_consistency.sh checks
 # against each tool's --help; keep the two in step. Topic names are read from the store
-# that the command line selects (-L, -N, PIPEPROC_LOCATION, PIPEPROC_NAMESPACE, PIPEPROC_HOME).
+# that the command line selects (-L, -N, PIPEPROC_LOCATION, PIPEPROC_NAMESPACE, PIPEPROC_HOME);
+# proc names are asked of `pp-procs list` with the store options typed so far.
 
 set -l __pp_tools commit range length check proc ack reclaim procs wait spawn shutdown status systemproc live gc
 
@@ -17,7 +18,7 @@ function __pp_valopts --argument-names tool
             printf '%s\n' -n --name -o --offset -c --count --max-reclaims --reclaim-timeout \
                 --on-max-reclaims --dead-letter -w --wait --format
         case ack
-            printf '%s\n' -t --topic
+            printf '%s\n' -t --topic --max-body
         case procs
             printf '%s\n' -t --topic
         case wait
@@ -145,9 +146,52 @@ function __pp_namespaces
     __pp_names_in $home
 end
 
-# Procs and systemProcs live in the store's journal, not in directories: nothing is
-# offered until a tool can list them cheaply.
+# The store options typed so far, as pp-procs takes them, one word per line.
+function __pp_store_args
+    set -l tokens (commandline -opc)
+    set -l i 2
+    while test $i -le (count $tokens)
+        set -l w $tokens[$i]
+        set -l key
+        set -l v
+        switch $w
+            case --
+                break
+            case -L --location -N --namespace --connect --connect-timeout --tls-key --tls-cert --tls-ca
+                test $i -lt (count $tokens); or break
+                set key $w
+                set i (math $i + 1)
+                set v $tokens[$i]
+            case '--location=*' '--namespace=*' '--connect=*' '--connect-timeout=*' '--tls-key=*' '--tls-cert=*' '--tls-ca=*'
+                set key (string replace -r '=.*' '' -- $w)
+                set v (string replace -r '^[^=]*=' '' -- $w)
+            case '-L?*' '-N?*'
+                set key (string sub -l 2 -- $w)
+                set v (string sub -s 3 -- $w)
+        end
+        if test -n "$key"
+            printf '%s\n' $key (string replace -r '^~(?=/|$)' -- $HOME $v)
+        end
+        set i (math $i + 1)
+    end
+end
+
+# The names of the procs of the selected store, from `pp-procs list` (one JSON object per
+# line, "name" first) run with the store options typed so far: pp-procs next to the
+# command being completed when it was typed with a directory, else from PATH. The
+# listing gets one second; when it fails or is slow, nothing is offered.
 function __pp_procs
+    set -l cmd (commandline -opc)[1]
+    set -l exe
+    if string match -q -- '*/*' $cmd; and test -x (dirname -- $cmd)/pp-procs
+        set exe (dirname -- $cmd)/pp-procs
+    else
+        set exe (command -s pp-procs); or return 0
+    end
+    set -l limit
+    command -sq timeout; and set limit timeout 1
+    $limit $exe (__pp_store_args) list </dev/null 2>/dev/null |
+        string replace -rf '^\{"name":"([A-Za-z0-9._-]+)".*' '$1'
 end
 
 function __pp_sysprocs
@@ -184,19 +228,22 @@ complete -c pp -n __fish_use_subcommand -a help -d 'List the tools'
 complete -c pp -n "__fish_seen_subcommand_from help; and test (count (commandline -opc)) -eq 2" -a "$__pp_tools"
 complete -c pp -n "not __fish_use_subcommand; and not __fish_seen_subcommand_from help" -a '(__pp_delegate)'
 
-# Options every tool has.
+# Options every tool has. pp-procs takes the store options and --version only before its
+# subcommand.
 for tool in $__pp_tools
     set -l c pp-$tool
+    set -l before true
+    test $tool = procs; and set before '__pp_npos 0'
     complete -c $c -f
-    complete -c $c -s L -l location -x -a '(__fish_complete_directories)' -d 'Store directory'
-    complete -c $c -s N -l namespace -x -a '(__pp_namespaces)' -d 'Store under $PIPEPROC_HOME'
-    complete -c $c -l connect -x -d 'Talk to a node: tcp://HOST:PORT or ipc:///PATH'
-    complete -c $c -l connect-timeout -x -d 'Connect timeout (ms)'
-    complete -c $c -l tls-key -r -F -d 'Client private key for a TLS node'
-    complete -c $c -l tls-cert -r -F -d 'Client certificate for a TLS node'
-    complete -c $c -l tls-ca -r -F -d 'CA that signed the node certificate'
+    complete -c $c -n $before -s L -l location -x -a '(__fish_complete_directories)' -d 'Store directory'
+    complete -c $c -n $before -s N -l namespace -x -a '(__pp_namespaces)' -d 'Store under $PIPEPROC_HOME'
+    complete -c $c -n $before -l connect -x -d 'Talk to a node: tcp://HOST:PORT or ipc:///PATH'
+    complete -c $c -n $before -l connect-timeout -x -d 'Connect timeout (ms)'
+    complete -c $c -n $before -l tls-key -r -F -d 'Client private key for a TLS node'
+    complete -c $c -n $before -l tls-cert -r -F -d 'Client certificate for a TLS node'
+    complete -c $c -n $before -l tls-ca -r -F -d 'CA that signed the node certificate'
     complete -c $c -s h -l help -d 'Show help and exit'
-    complete -c $c -l version -d 'Show version and exit'
+    complete -c $c -n $before -l version -d 'Show version and exit'
 end
 
 # pp-commit
@@ -240,7 +287,9 @@ complete -c pp-proc -l format -x -a 'log body id' -d 'What to print per log'
 complete -c pp-ack -n '__pp_npos 0' -a '(__pp_procs)' -d Proc
 complete -c pp-ack -l commit -d 'Ack and commit bodies atomically'
 complete -c pp-ack -s t -l topic -x -a '(__pp_topics)' -d 'Topic for the bodies (with --commit)'
-complete -c pp-ack -l no-sync -d 'Do not fsync before reporting success'
+complete -c pp-ack -l no-sync -d 'With --commit, do not fsync before reporting success'
+complete -c pp-ack -s q -l quiet -d 'Print nothing'
+complete -c pp-ack -l max-body -x -d 'Largest body accepted with --commit (bytes)'
 
 # pp-reclaim
 complete -c pp-reclaim -n '__pp_npos 0' -a '(__pp_procs)' -d Proc

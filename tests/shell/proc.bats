@@ -585,7 +585,7 @@ $(log_of 1)" at 5000 pp-proc in -n p -c 2
     ok at 5004 pp-commit -t in '{"n":9}' '{"n":10}'
     expect_field p lag 7
     ok at 5005 pp-proc in -n q -o :5
-    expect_field q lag 3
+    expect_field q lag 5
     ok at 5006 pp-proc in -n r -o 3000
     expect_field r lag 5
     ok at 5007 pp-proc in -n s -o '$>'

@@ -187,7 +187,18 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
   uint64_t seq = from;
   while (seq < to) {
     auto sg = segment_for(seq);
-    if (!sg.ok()) return sg.status();
+    if (!sg.ok()) {
+      // GC may have deleted the segment after this reader listed it: if the topic's start
+      // moved past seq, those logs were collected; go on from the new start.
+      TopicHead h = read_head(store_.control()->topics[slot_]);
+      if (h.start <= seq) return sg.status();
+      *head_ = h;
+      segs_for_base_ = UINT64_MAX;
+      segs_.clear();
+      seq = h.start;
+      to = std::min(to, h.end);
+      continue;
+    }
     Segment& seg = **sg;
     auto off = offset_for(seg, seq);
     if (!off.ok()) return off.status();

@@ -292,8 +292,9 @@ Status Store::transact(bool sync, const std::function<Status(Txn&)>& fn, std::ve
   LockGuard guard([this] { unlock(); });
   Txn txn(*this);
   PP_RETURN_IF_ERROR(fn(txn));
-  if (txn.entries_.empty() && txn.blobs_.empty()) return {};
-  PP_RETURN_IF_ERROR(commit_locked(txn.entries_, txn.blobs_, sync, ids));
+  if (txn.entries_.empty() && txn.blobs_.empty() && txn.starts_.empty()) return {};
+  sync = sync || txn.sync_;
+  PP_RETURN_IF_ERROR(commit_locked(txn, sync, ids));
   if (!sync) return {};
   // The journal fsync runs outside the lock, so concurrent committers share it.
   int jfd = ::dup(journal_fd_);
@@ -305,8 +306,9 @@ Status Store::transact(bool sync, const std::function<Status(Txn&)>& fn, std::ve
 }
 
 // Writes one commit; the writer lock is held. Validates everything before changing anything.
-Status Store::commit_locked(std::span<const Entry> entries, const std::vector<Txn::BlobOp>& blobs, bool sync,
-                            std::vector<LogId>* ids) {
+Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) {
+  std::span<const Entry> entries = txn.entries_;
+  const std::vector<Txn::BlobOp>& blobs = txn.blobs_;
   // Validate everything before changing anything.
   struct Group {
     std::string_view name;
@@ -416,6 +418,23 @@ Status Store::commit_locked(std::span<const Entry> entries, const std::vector<Tx
       op_blob_put(payload, b.kind, b.key, *b.value);
     } else {
       op_blob_del(payload, b.kind, b.key);
+    }
+  }
+  for (const auto& [name, seq] : txn.starts_) {
+    int id = find_topic(c, name);
+    if (id < 0) return Status(Code::invalid_topic, "no topic named '" + name + "'");
+    TopicHead h = writer_head(c.topics[id]);
+    for (const Group& g : groups)
+      if (g.slot == static_cast<uint32_t>(id)) h = g.head;
+    if (seq < h.start || seq > h.end)
+      return Status(Code::invalid_range_offset, "topic '" + name + "' cannot start at " + std::to_string(seq));
+    op_topic_start(payload, static_cast<uint32_t>(id), seq);
+    if (seq == h.end && h.seg_end > kSegmentHeaderSize) {
+      // Nothing left: continue in an empty segment so the old ones can all go.
+      PP_RETURN_IF_ERROR(create_segment(topic_dir(name), h.end, sync));
+      op_topic_head(payload, static_cast<uint32_t>(id), h.end, h.end, kSegmentHeaderSize, h.last_ts);
+      c.topics[id].idx_count = 0;
+      c.topics[id].idx_last_off = 0;
     }
   }
   op_clock(payload, ts);

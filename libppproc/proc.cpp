@@ -88,6 +88,7 @@ Status reclaim(Txn& t, ProcState& p, uint64_t now) {
     p.acked = p.claimed;
     p.last_acked_at = now;
     p.reclaims = 0;
+    t.require_sync();  // a commit that adds logs is durable (CONTRACT.md, Durability)
     return {};
   }
   p.claimed = p.previous;

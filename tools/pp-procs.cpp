@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   auto* destroy = app.add_subcommand("destroy", "remove a proc (prints its last state)");
   auto* disable = app.add_subcommand("disable", "stop a proc from claiming (it may still ack)");
   auto* resume = app.add_subcommand("resume", "let a disabled proc claim again (zeroes its reclaims)");
+  for (auto* sc : {list, inspect, destroy, disable, resume}) sc->fallthrough();  // store options anywhere
   for (auto* sc : {inspect, destroy, disable, resume}) sc->add_option("NAME", name, "proc name")->required();
   pptool::parse(app, argc, argv);
 

@@ -23,8 +23,9 @@ std::string self_dir() {
 
 std::vector<std::string> tools() {
   std::vector<std::string> out;
+  // Only the tools installed beside pp: other programs named pp-* on PATH (LLVM's
+  // pp-trace, say) are not ours.
   std::string dirs = self_dir();
-  if (const char* path = std::getenv("PATH")) dirs += std::string(":") + path;
   size_t pos = 0;
   while (pos <= dirs.size()) {
     size_t colon = dirs.find(':', pos);
@@ -46,7 +47,9 @@ std::vector<std::string> tools() {
 }
 
 int help(FILE* f) {
-  std::fputs("usage: pp TOOL [ARGS...]   runs pp-TOOL ARGS...\n\ntools:\n", f);
+  std::fputs("usage: pp TOOL [ARGS...]   runs pp-TOOL ARGS...\n"
+             "       pp help [TOOL]       this list, or TOOL's --help\n"
+             "       pp --version         the version\n\ntools:\n", f);
   for (auto& t : tools()) std::fprintf(f, "  %s\n", t.c_str());
   std::fputs("\n'pp TOOL --help' (or man pp-TOOL) tells more; man pipeproc(7) explains the concepts.\n", f);
   return 0;

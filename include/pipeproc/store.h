@@ -72,6 +72,13 @@ class Txn {
   // Same, for bodies the transaction should own.
   void add_owned(std::string topic, std::string body);
   size_t log_count() const { return entries_.size(); }
+  // The commit must be durable even if transact() was asked not to sync (it adds logs
+  // the caller cannot opt out of syncing, e.g. dead letters).
+  void require_sync() { sync_ = true; }
+  // Moves a topic's logical start forward (GC): the logs before seq vanish from every
+  // reader at the commit. When no log is left the topic rolls to an empty segment, so
+  // that all its old segments can be deleted.
+  void set_start(std::string_view topic, uint64_t seq) { starts_.emplace_back(std::string(topic), seq); }
 
  private:
   friend class Store;
@@ -84,6 +91,8 @@ class Txn {
   std::vector<Entry> entries_;
   std::vector<BlobOp> blobs_;
   std::deque<std::string> owned_;
+  std::vector<std::pair<std::string, uint64_t>> starts_;
+  bool sync_ = false;
 };
 
 class Store {
@@ -149,8 +158,7 @@ class Store {
   struct TopicFiles;
   Result<TopicFiles*> writer_files(uint32_t id, std::string_view name, const TopicHead& head);
   Status sync_unsynced();
-  Status commit_locked(std::span<const Entry> entries, const std::vector<Txn::BlobOp>& blobs, bool sync,
-                       std::vector<LogId>* ids);
+  Status commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids);
   Status apply_payload(Control& c, std::string_view payload);
   Status write_journal(std::string& rec, uint32_t flags);
 

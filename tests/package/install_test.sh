@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the build into a scratch prefix and checks what a user gets: the tools run, the
+# man pages and completions are where they belong, find_package(pipeproc) and pkg-config
+# build the embedding example; then builds the .deb and runs a tool from it.
+# usage: install_test.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+src=$1 build=$2
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pipeproc-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "install_test: $*" >&2; exit 1; }
+
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+p=$tmp/prefix
+for t in pp pp-commit pp-range pp-length pp-check pp-proc pp-ack pp-reclaim pp-procs pp-wait pp-gc; do
+  [[ -x $p/bin/$t ]] || fail "bin/$t not installed"
+  "$p/bin/$t" --version >/dev/null || fail "$t --version failed"
+done
+[[ -f $p/share/man/man1/pp-commit.1 ]] || fail "man page pp-commit.1 not installed"
+[[ -f $p/share/man/man7/pipeproc.7 ]] || fail "man page pipeproc.7 not installed"
+[[ -f $p/share/bash-completion/completions/pp ]] || fail "bash completion not installed"
+[[ -f $p/include/pipeproc/store.h ]] || fail "headers not installed"
+
+# find_package(pipeproc)
+cmake -S "$src/examples/embed" -B "$tmp/embed" -DCMAKE_PREFIX_PATH="$p" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$tmp/embed" -j 2 >/dev/null
+"$tmp/embed/embed" "$tmp/store1" | grep -q "squares holds 3 logs" || fail "embed (find_package) did not work"
+
+# pkg-config
+PKG_CONFIG_PATH=$p/lib/pkgconfig:$p/lib/x86_64-linux-gnu/pkgconfig
+export PKG_CONFIG_PATH
+g++ -O1 -o "$tmp/embed-pc" "$src/examples/embed/main.cpp" $(pkg-config --cflags --libs pipeproc)
+"$tmp/embed-pc" "$tmp/store2" | grep -q "squares holds 3 logs" || fail "embed (pkg-config) did not work"
+
+# The .deb, unpacked into a scratch root.
+(cd "$build" && cpack -G DEB -B "$tmp/deb" >/dev/null) || fail "cpack failed"
+deb=$(ls "$tmp"/deb/*.deb | head -n 1)
+[[ -n $deb ]] || fail "no .deb built"
+dpkg-deb -I "$deb" | grep -q "Package: pipeproc" || fail "bad package metadata"
+dpkg-deb -x "$deb" "$tmp/root"
+"$tmp/root/usr/bin/pp-commit" --version | grep -q pipeproc || fail "pp-commit from the .deb does not run"
+PIPEPROC_LOCATION=$tmp/store3 "$tmp/root/usr/bin/pp-commit" -t t '{"deb":1}' >/dev/null || fail "commit from the .deb failed"
+echo "install_test: ok ($(basename "$deb"))"

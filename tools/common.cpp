@@ -155,6 +155,37 @@ void print_log(Output& out, pipeproc::IdFormatter& ids, Format f, pipeproc::LogI
   out.maybe_flush();
 }
 
+Progress::Progress(const char* what, bool quiet) : what_(what), on_(!quiet && ::isatty(2)) {
+  start_ms_ = last_ms_ = pipeproc::now_ms();
+}
+
+void Progress::update(uint64_t count, uint64_t bytes) {
+  if (!on_) return;
+  uint64_t now = pipeproc::now_ms();
+  if (now - last_ms_ < 200) return;
+  last_ms_ = now;
+  double secs = static_cast<double>(now - start_ms_) / 1000.0;
+  char line[160];
+  int n = std::snprintf(line, sizeof line, "\r%s: %llu %s, %.1f MB, %.0f/s   ", g_name.c_str(),
+                        static_cast<unsigned long long>(count), what_, static_cast<double>(bytes) / 1e6,
+                        secs > 0 ? static_cast<double>(count) / secs : 0.0);
+  if (n > 0) (void)!::write(2, line, static_cast<size_t>(std::min<int>(n, sizeof line - 1)));
+  shown_ = true;
+}
+
+void Progress::done() {
+  if (!shown_) return;
+  const char clear[] = "\r\033[K";
+  // NO_COLOR asks for no escape sequences: overwrite with spaces instead.
+  if (std::getenv("NO_COLOR")) {
+    std::string blank = "\r" + std::string(79, ' ') + "\r";
+    (void)!::write(2, blank.data(), blank.size());
+  } else {
+    (void)!::write(2, clear, sizeof clear - 1);
+  }
+  shown_ = false;
+}
+
 bool env_no_sync() {
   const char* v = std::getenv("PIPEPROC_SYNC");
   return v && (std::strcmp(v, "0") == 0 || std::strcmp(v, "false") == 0 || std::strcmp(v, "no") == 0);

@@ -69,6 +69,22 @@ Format parse_format(const std::string& f);
 void add_format_option(CLI::App& app, std::string& format);
 void print_log(Output& out, pipeproc::IdFormatter& ids, Format f, pipeproc::LogId id, std::string_view body);
 
+// A progress line on stderr for long work, only when stderr is a terminal (and not with
+// --quiet): count, bytes and rate, redrawn at most five times a second, erased at the end.
+class Progress {
+ public:
+  Progress(const char* what, bool quiet);
+  ~Progress() { done(); }
+  void update(uint64_t count, uint64_t bytes);
+  void done();
+
+ private:
+  const char* what_;
+  bool on_;
+  bool shown_ = false;
+  uint64_t start_ms_, last_ms_;
+};
+
 // True when PIPEPROC_SYNC=0 asks commits to skip fsync.
 bool env_no_sync();
 

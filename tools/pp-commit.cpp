@@ -164,6 +164,8 @@ int main(int argc, char** argv) {
   });
   std::string pending;  // ids of commits not yet synced
   uint64_t unsynced_bytes = 0;
+  uint64_t committed = 0, committed_bytes = 0;
+  pptool::Progress progress("logs", a.quiet);
   IdFormatter idf;
   Status failure;
   auto settle = [&] {
@@ -183,6 +185,9 @@ int main(int argc, char** argv) {
         failure = st;
       }
       for (const Entry& e : b.entries) unsynced_bytes += e.body.size() + 32;
+      committed += b.entries.size();
+      for (const Entry& e : b.entries) committed_bytes += e.body.size() + 1;
+      progress.update(committed, committed_bytes);
       if (!a.quiet && st.ok())
         for (const LogId& id : ids) {
           idf.append(pending, id);
@@ -199,6 +204,7 @@ int main(int argc, char** argv) {
     if (unsynced_bytes >= (16u << 20) || b.idle) settle();
   }
   settle();
+  progress.done();
   producer.join();
   if (!failure.ok()) pptool::fail(failure);
   return 0;

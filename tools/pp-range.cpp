@@ -60,8 +60,12 @@ int main(int argc, char** argv) {
 
   pptool::Output out;
   IdFormatter ids;
+  pptool::Progress progress("logs", follow);  // --follow runs forever: no progress line
+  uint64_t printed = 0, bytes = 0;
   auto emit = [&](const LogView& v) {
     pptool::print_log(out, ids, fmt, v.id, v.body);
+    bytes += v.body.size();
+    if ((++printed & 0xfff) == 0) progress.update(printed, bytes);
     return --left > 0;
   };
   if (reverse) {

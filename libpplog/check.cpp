@@ -76,7 +76,9 @@ Result<std::pair<size_t, std::string>> save_lost(int fd, const std::string& path
 }
 }  // namespace
 
-Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std::string_view)>& report) {
+Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std::string_view)>& report,
+                            const std::function<void(uint64_t, uint64_t)>& progress) {
+  uint64_t records = 0, bytes = 0;
   if (!ctl_) return size_t{0};
   Reporter rep{report};
   Status locked = lock();
@@ -171,6 +173,8 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
                               }
                               last_ts = rec.ts;
                               seen.push_back(IndexEntry{rec.seq, rec.ts, off});
+                              bytes += rec.size;
+                              if (progress && (++records & 0xffff) == 0) progress(records, bytes);
                             });
       if (!r.ok()) return r.status();
       if (r->stop != DecodeResult::ok) {

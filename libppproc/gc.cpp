@@ -52,7 +52,9 @@ std::vector<std::pair<uint64_t, uint64_t>> dead_segments(const std::string& dir,
 }
 }  // namespace
 
-Result<std::vector<GcTopicResult>> gc_collect(Store& store, const GcOptions& opts) {
+Result<std::vector<GcTopicResult>> gc_collect(Store& store, const GcOptions& opts,
+                                              const std::function<void(uint64_t, uint64_t)>& progress) {
+  uint64_t freed = 0;
   std::vector<GcTopicResult> out;
   if (!store.exists()) return out;
   auto procs = proc_list(store);
@@ -110,7 +112,9 @@ Result<std::vector<GcTopicResult>> gc_collect(Store& store, const GcOptions& opt
       if (!bases.empty())
         res.bytes_freed += size_of(seg_path(dir, bases.back(), ".log")) + size_of(seg_path(dir, bases.back(), ".idx"));
     }
+    freed += res.bytes_freed;
     out.push_back(std::move(res));
+    if (progress) progress(out.size(), freed);
   }
   return out;
 }

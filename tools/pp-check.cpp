@@ -37,7 +37,11 @@ int main(int argc, char** argv) {
   pptool::parse(app, argc, argv);
   auto store = pptool::open_store(store_args, Store::Mode::read);
   std::vector<std::string> found;
-  auto problems = store->check(repair, cut, [&](std::string_view p) { found.emplace_back(p); });
+  pptool::Progress progress("records", json);
+  auto problems = store->check(
+      repair, cut, [&](std::string_view p) { found.emplace_back(p); },
+      [&](uint64_t n, uint64_t b) { progress.update(n, b); });
+  progress.done();
   if (!problems.ok()) pptool::fail(problems.status());
   size_t left = *problems;
   std::vector<std::string> after;

@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
   if (min_prune < 0) pptool::usage_error("--min-prune-time takes MS >= 0");
   opts.min_prune_time = static_cast<uint64_t>(min_prune);
   auto store = pptool::open_store(store_args, Store::Mode::read);
-  auto res = gc_collect(*store, opts);
+  pptool::Progress progress("topics", json);
+  auto res = gc_collect(*store, opts, [&](uint64_t n, uint64_t b) { progress.update(n, b); });
+  progress.done();
   if (!res.ok()) pptool::fail(res.status());
   pptool::Output out;
   for (const GcTopicResult& r : *res) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct GcTopicResult {
   uint64_t bytes_freed = 0; // bytes of segment and index files deleted (or that would be)
 };
 
-Result<std::vector<GcTopicResult>> gc_collect(Store& store, const GcOptions& opts);
+// progress (optional) is told the topics done and bytes freed so far.
+Result<std::vector<GcTopicResult>> gc_collect(Store& store, const GcOptions& opts,
+                                              const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
 
 }  // namespace pipeproc

@@ -141,7 +141,9 @@ class Store {
   // tails and rebuild indexes. cut (with repair): also cut a topic at a damaged record,
   // saving the valid logs after it to lost+found/ (without cut such damage is left as it
   // is: a repair never drops a valid committed log). Returns the number of problems found.
-  Result<size_t> check(bool repair, bool cut, const std::function<void(std::string_view)>& report);
+  // progress (optional) is told the records and bytes verified so far.
+  Result<size_t> check(bool repair, bool cut, const std::function<void(std::string_view)>& report,
+                       const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
 
   // Internal: used by TopicReader.
   Control* control() const { return ctl_; }

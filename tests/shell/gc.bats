@@ -249,10 +249,16 @@ snapshot() {
     ok pp-check
 }
 
-@test "pp-gc killed at random moments leaves the old or the new start, and a clean store" {
+# make_big: topic big, 100 logs at each of 1000, 2000, .., 30000 (sequences 0..2999),
+# committed 20 at a time into 600-byte segments: 150 segments. Commits are not fsync'd.
+make_big() {
     export PIPEPROC_SEGMENT_BYTES=600 PIPEPROC_SYNC=0
-    # 100 logs at each of 1000, 2000, .., 30000, committed 20 at a time: 150 segments.
+    local k
     for k in $(seq 0 29); do commit_at $((1000 * (k + 1))) big 100 $((k * 100)) 20; done
+}
+
+@test "pp-gc killed at random moments leaves the old or the new start, and a clean store" {
+    make_big
     # small: a proc without a previous claim keeps it whole.
     commit_at 1000 small 5 0
     ok at 1000 pp-proc small -n s
@@ -260,16 +266,21 @@ snapshot() {
     seed=${PP_CRASH_SEED:-$(((RANDOM << 15) | RANDOM))}
     RANDOM=$seed
     echo "# crash seed: $seed (PP_CRASH_SEED=$seed)"
-    start=0 old_kept=0 new_kept=0
+    start=0 old_kept=0 new_kept=0 leftovers=0
     for i in $(seq 1 20); do
         # now = 1000*(i+1) + 30000 + 500: batches 0..i are older than 30000 ms.
         now=$((1000 * (i + 1) + 30500))
         want=$((100 * (i + 1)))
-        at "$now" pp-gc >/dev/null 2>&1 &
-        gc=$!
-        sleep "0.00$((RANDOM % 10))"
-        kill -9 "$gc" 2>/dev/null || true
-        wait "$gc" 2>/dev/null || true
+        # env execs pp-gc in the background child: $! is pp-gc itself. The subshell keeps
+        # the shell's "Killed" notice out of the test output.
+        delay=$(printf '0.%04d' $((RANDOM % 90)))  # 0 to 9 ms, pp-gc's whole run
+        (
+            env PIPEPROC_NOW_MS="$now" pp-gc >/dev/null 2>&1 &
+            gc=$!
+            sleep "$delay"
+            kill -9 "$gc" 2>/dev/null || true
+            wait "$gc" || true
+        ) 2>/dev/null
         ok pp-check
         got=$(first_seq big)
         if [[ $got == "$start" ]]; then
@@ -280,13 +291,17 @@ snapshot() {
             pp_fail "iteration $i: the first log is $got, expected the old start $start or the new $want"
         fi
         start=$got
+        # Killed after its commit, before it deleted every segment behind the new start?
+        second=$(segments big | sed -n 2p)
+        [[ $got == "$want" && -n $second ]] && ((10#$(basename "$second" .log) <= start)) &&
+            leftovers=$((leftovers + 1))
         pp-range big --format id >"$BATS_TEST_TMPDIR/ids"
         ids_from "$BATS_TEST_TMPDIR/ids" "$start" || pp_fail "iteration $i: sequences not dense from $start"
         expect_eq $((3000 - start)) "$(line_count "$BATS_TEST_TMPDIR/ids")" "logs printed by pp-range"
         expect_output $((3000 - start)) pp-length big
         expect_output 5 pp-length small
     done
-    echo "# $old_kept kills left the old start, $new_kept the new one"
+    echo "# $old_kept kills left the old start, $new_kept the new one ($leftovers of those before deleting all dead segments)"
     # A collection run to the end removes what killed ones left behind.
     ok at 52000 pp-gc --json
     expect_output 900 pp-length big
@@ -343,4 +358,30 @@ EOF
     pp-range T --format id >"$BATS_TEST_TMPDIR/left"
     expect_eq "$len" "$(line_count "$BATS_TEST_TMPDIR/left")" "pp-range vs pp-length"
     ((len == 0)) || ids_from "$BATS_TEST_TMPDIR/left" $((n - len)) || pp_fail "what is left is not the last $len logs"
+}
+
+@test "pp-check while pp-gc collects never reports the clean store as damaged" {
+    make_big
+    touch "$BATS_TEST_TMPDIR/checking"
+    cat >"$BATS_TEST_TMPDIR/checker.sh" <<'EOF'
+n=0
+while [[ -e $1/checking ]]; do
+    pp-check >"$1/check.out" 2>&1 || { echo "pp-check exited $? after $n clean runs:"; cat "$1/check.out"; }
+    n=$((n + 1))
+done
+echo "$n" >"$1/checks"
+EOF
+    bg_start "$BATS_TEST_TMPDIR/checker.out" "$BATS_TEST_TMPDIR/checker.err" bash "$BATS_TEST_TMPDIR/checker.sh" "$BATS_TEST_TMPDIR"
+    checker=$bg_pid
+    # 28 collections of 100 logs (5 segments) each.
+    for i in $(seq 1 28); do
+        ok at $((1000 * (i + 1) + 30500)) pp-gc
+        sleep 0.01
+    done
+    rm "$BATS_TEST_TMPDIR/checking"
+    wait_pid 10 "$checker"
+    echo "# $(cat "$BATS_TEST_TMPDIR/checks") pp-check runs during the collections"
+    expect_eq "" "$(head -c 2000 "$BATS_TEST_TMPDIR/checker.out")" "pp-check failures during GC"
+    expect_output 100 pp-length big
+    ok pp-check
 }

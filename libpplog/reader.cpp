@@ -228,6 +228,12 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       if (remap || !seg.win.data() || pos < seg.win_off || pos + kRecordHeaderSize > seg.win_off + seg.win_len) {
         uint64_t map_at = pos & ~(page - 1);
         uint64_t map_end = std::min(limit, map_at + (bulk ? (4u << 20) : (1u << 20)));
+        if (to < next_base) {
+          // Map no further than the index says `to` lies (plus one interval's slack).
+          auto end_off = offset_for(seg, to);
+          if (end_off.ok()) map_end = std::min(map_end, std::max(*end_off + 2 * kIndexInterval, pos + page));
+          map_end = std::min(map_end, limit);
+        }
         PP_RETURN_IF_ERROR(seg.win.map(seg.fd.get(), seg.path, map_at, map_end - map_at, bulk));
         seg.win_off = map_at;
         seg.win_len = map_end - map_at;

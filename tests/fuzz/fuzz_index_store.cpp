@@ -51,7 +51,7 @@ struct Fixture {
   std::vector<uint64_t> query_ts;
 
   Fixture() {
-    logs = fuzzutil::build_topic(dir.path, 40, 12u << 10, 3);
+    logs = fuzzutil::build_index_fixture(dir.path);
     start = logs.front().seq;
     end = logs.back().seq + 1;
     auto s = Store::open(dir.path, Store::Mode::read);

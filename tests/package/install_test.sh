@@ -23,20 +23,22 @@ done
 # find_package(pipeproc)
 cmake -S "$src/examples/embed" -B "$tmp/embed" -DCMAKE_PREFIX_PATH="$p" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$tmp/embed" -j 2 >/dev/null
-"$tmp/embed/embed" "$tmp/store1" | grep -q "squares holds 3 logs" || fail "embed (find_package) did not work"
+out=$("$tmp/embed/embed" "$tmp/store1") && [[ $out == *"squares holds 3 logs"* ]] || fail "embed (find_package) did not work"
 
 # pkg-config
 PKG_CONFIG_PATH=$p/lib/pkgconfig:$p/lib/x86_64-linux-gnu/pkgconfig
 export PKG_CONFIG_PATH
 g++ -O1 -o "$tmp/embed-pc" "$src/examples/embed/main.cpp" $(pkg-config --cflags --libs pipeproc)
-"$tmp/embed-pc" "$tmp/store2" | grep -q "squares holds 3 logs" || fail "embed (pkg-config) did not work"
+out=$("$tmp/embed-pc" "$tmp/store2") && [[ $out == *"squares holds 3 logs"* ]] || fail "embed (pkg-config) did not work"
 
 # The .deb, unpacked into a scratch root.
 (cd "$build" && cpack -G DEB -B "$tmp/deb" >/dev/null) || fail "cpack failed"
 deb=$(ls "$tmp"/deb/*.deb | head -n 1)
 [[ -n $deb ]] || fail "no .deb built"
-dpkg-deb -I "$deb" | grep -q "Package: pipeproc" || fail "bad package metadata"
+info=$(dpkg-deb -I "$deb")  # (not piped into grep -q: with pipefail, SIGPIPE would fail it)
+[[ $info == *"Package: pipeproc"* ]] || fail "bad package metadata: $info"
 dpkg-deb -x "$deb" "$tmp/root"
-"$tmp/root/usr/bin/pp-commit" --version | grep -q pipeproc || fail "pp-commit from the .deb does not run"
+version=$("$tmp/root/usr/bin/pp-commit" --version) || fail "pp-commit from the .deb does not run"
+[[ $version == *pipeproc* ]] || fail "unexpected version line: $version"
 PIPEPROC_LOCATION=$tmp/store3 "$tmp/root/usr/bin/pp-commit" -t t '{"deb":1}' >/dev/null || fail "commit from the .deb failed"
 echo "install_test: ok ($(basename "$deb"))"

@@ -244,20 +244,10 @@ topic_files() {
     fi
 }
 
-# peak RSS: maxrss OUTFILE CMD... writes "KiB seconds" to OUTFILE, keeps CMD's status
-if [ -x /usr/bin/time ] && /usr/bin/time --version 2>&1 | grep -q GNU; then
-    RSS_TOOL="GNU time (%M)"
-    maxrss() { local o=$1; shift; /usr/bin/time -f '%M %e' -o "$o" "$@"; }
-else
-    RSS_TOOL="python getrusage(RUSAGE_CHILDREN).ru_maxrss"
-    maxrss() {
-        local o=$1; shift
-        python3 -c 'import resource, subprocess, sys, time
-t = time.time(); rc = subprocess.call(sys.argv[2:])
-open(sys.argv[1], "w").write("%d %.2f\n" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.time() - t))
-sys.exit(rc)' "$o" "$@"
-    }
-fi
+# peak RSS: maxrss OUTFILE CMD... writes "maxrss_KiB wall_s anon_peak_KiB file_peak_KiB"
+# (bench/maxrss.py: ru_maxrss as GNU time's %M, plus a sampled RssAnon/RssFile breakdown)
+RSS_TOOL="bench/maxrss.py (getrusage ru_maxrss = GNU time %M; RssAnon/RssFile sampled from /proc every 5 ms)"
+maxrss() { python3 "$SCRIPT_DIR/maxrss.py" "$@"; }
 
 fsize() { stat -c %s "$1"; }
 dsize() { du -sb "$1" | cut -f1; }
@@ -480,33 +470,33 @@ rss_commit=
 if ( export PIPEPROC_LOCATION=$RSS_ST
      for ((i = 0; i < RSS_REPEAT; i++)); do cat "$SMALL"; done |
          maxrss "$RUN/rss-commit.txt" "$PP_BIN/pp-commit" -t rss --no-sync >/dev/null 2>"$RUN/logs/rss-commit.err" ); then
-    read -r rss_commit rss_commit_s <"$RUN/rss-commit.txt"
+    read -r rss_commit rss_commit_s rss_commit_anon rss_commit_file <"$RUN/rss-commit.txt"
     check_length "$RSS_ST" rss $((N_SMALL * RSS_REPEAT)) "rss store" || true
     printf '%s\t%s\t1\t%s\t%s\t%s\t0\t%s\n' rss-commit "rss: pp-commit --no-sync, $RSS_MB MB piped (wall)" \
         "$rss_commit_s" "$rss_commit_s" "$rss_commit_s" \
-        "$(awk -v b="$RSS_BYTES" -v t="$rss_commit_s" 'BEGIN{ if (t > 0) printf "%.1f MB/s", b/t/1e6 }'), peak $rss_commit KiB" >>"$RAW"
+        "$(awk -v b="$RSS_BYTES" -v t="$rss_commit_s" 'BEGIN{ if (t > 0) printf "%.1f MB/s", b/t/1e6 }'), peak $rss_commit KiB (anon $rss_commit_anon, file $rss_commit_file)" >>"$RAW"
 else
     warn "rss: pp-commit failed; see $RUN/logs/rss-commit.err"; ERRORS=$((ERRORS + 1))
     NOTES+=("  stderr: $(head -n 2 "$RUN/logs/rss-commit.err" | tr '\n' ' ')")
 fi
-verdict_value "peak RSS: pp-commit -t T, $RSS_MB MB piped" "${rss_commit:-NA}" "<" $RSS_LIMIT_KIB KiB "1 run, --no-sync"
+verdict_value "peak RSS: pp-commit -t T, $RSS_MB MB piped" "${rss_commit:-NA}" "<" $RSS_LIMIT_KIB KiB "1 run, --no-sync; sampled peaks: RssAnon ${rss_commit_anon:-?} KiB, RssFile ${rss_commit_file:-?} KiB"
 
 rss_range=
 if [ -n "$rss_commit" ]; then
     sync
     log "rss: pp-range rss > /dev/null"
     if PIPEPROC_LOCATION=$RSS_ST maxrss "$RUN/rss-range.txt" "$PP_BIN/pp-range" rss >/dev/null 2>"$RUN/logs/rss-range.err"; then
-        read -r rss_range rss_range_s <"$RUN/rss-range.txt"
+        read -r rss_range rss_range_s rss_range_anon rss_range_file <"$RUN/rss-range.txt"
         printf '%s\t%s\t1\t%s\t%s\t%s\t0\t%s\n' rss-range "rss: pp-range over $((N_SMALL * RSS_REPEAT)) logs (wall)" \
             "$rss_range_s" "$rss_range_s" "$rss_range_s" \
-            "$(awk -v b="$RSS_BYTES" -v t="$rss_range_s" 'BEGIN{ if (t > 0) printf "%.1f MB/s of bodies", b/t/1e6 }'), peak $rss_range KiB" >>"$RAW"
+            "$(awk -v b="$RSS_BYTES" -v t="$rss_range_s" 'BEGIN{ if (t > 0) printf "%.1f MB/s", b/t/1e6 }'), peak $rss_range KiB (anon $rss_range_anon, file $rss_range_file)" >>"$RAW"
     else
         warn "rss: pp-range failed; see $RUN/logs/rss-range.err"; ERRORS=$((ERRORS + 1))
         NOTES+=("  stderr: $(head -n 2 "$RUN/logs/rss-range.err" | tr '\n' ' ')")
     fi
     NOTES+=("rss store: $(dsize "$RSS_ST") bytes on disk for $RSS_BYTES bytes of input")
 fi
-verdict_value "peak RSS: pp-range T > /dev/null over it" "${rss_range:-NA}" "<" $RSS_LIMIT_KIB KiB "1 run"
+verdict_value "peak RSS: pp-range T > /dev/null over it" "${rss_range:-NA}" "<" $RSS_LIMIT_KIB KiB "1 run; sampled peaks: RssAnon ${rss_range_anon:-?} KiB, RssFile ${rss_range_file:-?} KiB"
 [ "$KEEP" = 1 ] || rm -rf "$RSS_ST"
 
 # ---------------------------------------------------------------------------- report

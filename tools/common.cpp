@@ -17,7 +17,10 @@ namespace pptool {
 
 namespace {
 std::string g_name = "pp";
-}
+void (*g_broken_pipe_hook)() = nullptr;
+}  // namespace
+
+void on_broken_pipe(void (*hook)()) { g_broken_pipe_hook = hook; }
 
 const std::string& tool_name() { return g_name; }
 
@@ -113,7 +116,10 @@ void Output::flush() {
     ssize_t n = ::write(1, buf_.data() + off, buf_.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EPIPE) std::_Exit(0);
+      if (errno == EPIPE) {
+        if (g_broken_pipe_hook) g_broken_pipe_hook();
+        std::_Exit(0);
+      }
       std::string line = g_name + ": error: io_error: write output: " + std::strerror(errno) + "\n";
       (void)!::write(2, line.data(), line.size());
       std::_Exit(74);

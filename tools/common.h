@@ -43,6 +43,9 @@ inline void check(const Status& st) {
   if (!st.ok()) fail(st);
 }
 
+// Runs before the tool ends on a closed stdout (pp-live removes its proc there).
+void on_broken_pipe(void (*hook)());
+
 // Buffered stdout. A closed pipe (EPIPE) ends the tool with exit 0, as `| head` expects.
 class Output {
  public:

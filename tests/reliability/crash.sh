@@ -56,10 +56,35 @@ EOF
 total_stats() {
     local f
     for f in "$REL_WORK"/state.*.json; do
-        python3 "$REL_PY" crash-stats --state "$f"
+        pyrel crash-stats --state "$f"
     done | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); s[kv[1]] += kv[2]; if (!(kv[1] in o)) { o[kv[1]] = ++n; k[n] = kv[1] } } }
         END { for (i = 1; i <= n; i++) printf "%s=%d ", k[i], s[k[i]] }'
 }
+
+# Part 2 runs in the background during part 1 (it is CPU-bound, part 1 mostly waits).
+trunc_runs=("singles 0 0" "batch 0 0" "multitopic 0 0" "multitopic 1 0")
+if ((REL_LONG)); then
+    trunc_runs+=("singles 1 0" "batch 1 0" "singles 1 300" "singles 0 300" "batch 0 200" "multitopic 0 250" "multitopic 1 250")
+fi
+# truncation_sweeps LANE LANES: the sweeps whose index is LANE modulo LANES.
+truncation_sweeps() {
+    local i run layout sync segb out
+    for ((i = $1; i < ${#trunc_runs[@]}; i += $2)); do
+        read -r layout sync segb <<<"${trunc_runs[i]}"
+        out="$REL_WORK/trunc.$layout.$sync.$segb"
+        mkdir -p "$out.d"
+        pyrel truncate-sweep --work "$out.d" --layout "$layout" --sync "$sync" \
+            --seg-bytes "$segb" --seed "$REL_SEED" >"$out" 2>&1
+        echo $? >"$out.rc"
+        ((REL_KEEP)) || rm -rf "$out.d"
+    done
+}
+trunc_pids=()
+for lane in 0 1; do
+    truncation_sweeps "$lane" 2 &
+    trunc_pids+=("$!")
+    REL_PIDS+=("$!")
+done
 
 rel_log "part 1: $KILLS kills of the mixed workload ($WRITERS writers, proc P, pp-gc; segments of $SEG_BYTES bytes)"
 store_n=0
@@ -77,7 +102,7 @@ for ((kill = 1; kill <= KILLS; kill++)); do
     start_group bash "$REL_DIR/crash_workload.sh" "$dir" "$k0" "$WRITERS" "$RANDOM"
     sleep_ms "$delay"
     kill_group "$group" || break
-    if ! python3 "$REL_PY" crash-verify --state "$STATE" --iterdir "$dir" --iter "$kill" --k0 "$k0" \
+    if ! pyrel crash-verify --state "$STATE" --iterdir "$dir" --iter "$kill" --k0 "$k0" \
         --writers "$WRITERS" $( ((REL_LONG)) || echo --verbose) >"$dir/verify.out" 2>&1; then
         rel_fail "invariants broken after kill $kill (${delay} ms; store $PIPEPROC_LOCATION)" \
             "$(grep -m 12 . "$dir/verify.out")"
@@ -94,22 +119,19 @@ done
 stats=$(total_stats)
 rel_log "part 1: $survived of $KILLS kills survived: $stats"
 
-rel_log "part 2: truncating the last segment at every byte of its last 3 records"
-trunc_runs=("singles 1 0" "singles 0 0" "batch 1 0" "batch 0 0" "multitopic 0 0" "multitopic 1 0")
-if ((REL_LONG)); then
-    trunc_runs+=("singles 1 300" "singles 0 300" "batch 0 200" "multitopic 0 250" "multitopic 1 250")
-fi
+rel_log "part 2: truncating the last segment at every byte of its last 3 records (${#trunc_runs[@]} layouts)"
+for pid in "${trunc_pids[@]}"; do
+    wait_pid_bounded 1800 "$pid" || rel_fail "the truncation sweeps did not end in 30 minutes"
+done
 trunc_offsets=0
 trunc_ok=0
 for run in "${trunc_runs[@]}"; do
     read -r layout sync segb <<<"$run"
     out="$REL_WORK/trunc.$layout.$sync.$segb"
-    mkdir -p "$out.d"
-    if python3 "$REL_PY" truncate-sweep --work "$out.d" --layout "$layout" --sync "$sync" \
-        --seg-bytes "$segb" --seed "$REL_SEED" >"$out" 2>&1; then
+    if [[ $(cat "$out.rc" 2>/dev/null) == 0 ]]; then
         rel_pass
     else
-        rel_fail "truncation sweep $layout (sync=$sync, segment bytes ${segb:-default})" "$(grep -m 12 . "$out")"
+        rel_fail "truncation sweep $layout (sync=$sync, segment bytes $segb)" "$(grep -m 12 . "$out")"
     fi
     line=$(grep '^TRUNC' "$out" | tail -n 1)
     rel_log "${line:-TRUNC $layout sync=$sync: no result}"
@@ -117,7 +139,6 @@ for run in "${trunc_runs[@]}"; do
     u=$(sed -n 's/.* unrecoverable=\([0-9]*\).*/\1/p' <<<"$line")
     trunc_offsets=$((trunc_offsets + ${n:-0}))
     trunc_ok=$((trunc_ok + ${n:-0} - ${u:-0}))
-    ((REL_KEEP)) || rm -rf "$out.d"
 done
 
 rel_summary "kills=$KILLS kills_survived=$survived $(sed 's/kills=[0-9]* //' <<<"$stats")truncations=$trunc_offsets truncations_recovered=$trunc_ok"

@@ -10,7 +10,15 @@ PP_BIN="${PP_BIN:-/work/main/build/bin}"
 PATH="$PP_BIN:$PATH"
 REL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REL_PY="$REL_DIR/pprel.py"
-export PP_BIN PATH REL_DIR REL_PY
+# A python3 that starts fast (a pyenv shim costs ~0.25 s per start); -S: stdlib only.
+if [[ -z ${REL_PYTHON:-} ]]; then
+    if [[ -x /usr/bin/python3 ]]; then REL_PYTHON=/usr/bin/python3; else
+        REL_PYTHON=$(python3 -c 'import sys; print(sys.executable)'); fi
+fi
+export PP_BIN PATH REL_DIR REL_PY REL_PYTHON
+
+# pyrel CMD ARGS...: run a pprel.py command.
+pyrel() { "$REL_PYTHON" -S "$REL_PY" "$@"; }
 
 REL_NAME="$(basename "$0" .sh)"
 REL_LONG=0
@@ -44,6 +52,16 @@ rel_parse_args() {
     done
     REL_WORK=$(mktemp -d "${PP_REL_TMPDIR:-${TMPDIR:-/tmp}}/pp-rel-$REL_NAME.XXXXXX")
     export REL_WORK
+    # Run a private copy of the tools: a rebuild of $PP_BIN during a run must not make
+    # them vanish or change under the test.
+    mkdir -p "$REL_WORK/bin"
+    local try
+    for ((try = 0; try < 60; try++)); do
+        rel_copy_tools && break
+        sleep 1 # a build is in progress
+    done
+    ((try < 60)) || { echo "$REL_NAME: could not copy working tools from $PP_BIN" >&2; exit 2; }
+    PATH="$REL_WORK/bin:$PATH"
     # Nothing may fall back to the real user's state directory.
     unset PIPEPROC_NAMESPACE PIPEPROC_HOME PIPEPROC_CONNECT PIPEPROC_CONNECT_TIMEOUT \
         PIPEPROC_TLS_KEY PIPEPROC_TLS_CERT PIPEPROC_TLS_CA PIPEPROC_NOW_MS PIPEPROC_SYNC \
@@ -56,6 +74,15 @@ rel_parse_args() {
     trap 'echo "$REL_NAME: interrupted" >&2; exit 130' INT TERM
     rel_log "mode $( ((REL_LONG)) && echo long || echo quick), seed $REL_SEED" \
         "(replay: $0 $( ((REL_LONG)) && echo '--long ')--seed $REL_SEED), work dir $REL_WORK"
+}
+
+rel_copy_tools() {
+    local tool
+    rm -f "$REL_WORK"/bin/*
+    cp -p "$PP_BIN"/pp "$PP_BIN"/pp-* "$REL_WORK/bin/" 2>/dev/null || return 1
+    for tool in pp-commit pp-range pp-length pp-check pp-proc pp-ack pp-procs pp-gc pp-wait; do
+        "$REL_WORK/bin/$tool" --version >/dev/null 2>&1 || return 1
+    done
 }
 
 rel_cleanup() {
@@ -175,8 +202,9 @@ wait_pid_bounded() {
     wait "$pid" || wrc=$?
 }
 
-# rand_ms LO HI: a random integer in [LO, HI].
-rand_int() { echo $((RANDOM % ($2 - $1 + 1) + $1)); }
+# rand_int LO HI: a random integer in [LO, HI]; rand_below N: one in [0, N).
+rand_int() { echo $((((RANDOM << 15) | RANDOM) % ($2 - $1 + 1) + $1)); }
+rand_below() { echo $((((RANDOM << 15) | RANDOM) % $1)); }
 
 # sleep_ms MS
 sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }

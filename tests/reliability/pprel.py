@@ -10,6 +10,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -343,7 +344,7 @@ def build_commits(store, layout, sync, seg_bytes):
     flags = [] if sync else ["--no-sync"]
     commits = []
     for n, batch in enumerate(layout):
-        envs = [{"topic": t, "body": {"c": n, "k": k, "pad": "p" * ((n * 7 + k * 3) % 23)}}
+        envs = [{"topic": t, "body": {"c": n, "k": k, "pad": "p" * ((n * 7 + k * 3) % 5)}}
                 for k, t in enumerate(batch)]
         text = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in envs)
         rc, out, err = run(["pp-commit", "--atomic"] + flags, env=env, stdin=text.encode())
@@ -483,6 +484,73 @@ def cmd_truncate_sweep(a):
     return 1 if failures else 0
 
 
+# ---------------------------------------------------------------- corruption: --repair --cut
+
+def cmd_cut_check(a):
+    """After pp-check --repair --cut: the topic is a prefix of the pristine logs, and every
+    pristine log after it but the damaged ones is in lost+found/TOPIC.SEQ.jsonl."""
+    pristine = complete_lines(a.pristine)
+    got = complete_lines(a.topic_out)
+    damaged = set(a.damaged)
+    if got != pristine[:len(got)]:
+        fail("after --repair --cut topic %s is not a prefix of its logs" % a.topic)
+        return 1
+    cut = len(got)
+    if cut > min(damaged | {len(pristine)}):
+        fail("after --repair --cut topic %s still holds %d logs, the damage is at sequence %d"
+             % (a.topic, cut, min(damaged)))
+    lost = []
+    lf = os.path.join(a.store, "lost+found")
+    names = sorted(os.listdir(lf)) if os.path.isdir(lf) else []
+    for n in names:
+        if n.startswith(a.topic + "."):
+            lost += complete_lines(os.path.join(lf, n))
+    want_name = "%s.%d.jsonl" % (a.topic, cut)
+    after = pristine[cut:]
+    valid_after = [l for l in after if seq_of(json.loads(l)["id"]) not in damaged]
+    if valid_after and want_name not in names:
+        fail("no lost+found/%s (lost+found holds %s)" % (want_name, names))
+    missing = [l for l in valid_after if l not in set(lost)]
+    wrong = [l for l in lost if l not in set(after)]
+    if wrong:
+        fail("lost+found holds %d logs that are not pristine logs after the cut" % len(wrong), wrong[0][:200])
+    if missing:
+        fail("%d valid logs after the cut at %d are neither in topic %s nor in lost+found"
+             % (len(missing), cut, a.topic), "first: " + missing[0][:200])
+    if lost != [l for l in valid_after if l in set(lost)]:
+        fail("lost+found is not in sequence order")
+    print("cut at %d: %d logs kept, %d saved to lost+found, %d damaged"
+          % (cut, cut, len(lost), len(after) - len(valid_after)))
+    return 1 if failures else 0
+
+
+def cmd_reads_compare(a):
+    """Compare two outputs of corruption.sh's reads(): each read ("## CMD" block) gives the
+    same output and exit code, or (--allow-corrupt) fails with exit 74 corrupt_record."""
+    def blocks(path):
+        out, cur = {}, None
+        for line in complete_lines(path):
+            if line.startswith("## "):
+                cur = line[3:]
+                out[cur] = []
+            elif cur is not None:
+                out[cur].append(line)
+        return out
+    want, got = blocks(a.want), blocks(a.got)
+    refused = 0
+    for cmd, lines in want.items():
+        g = got.get(cmd)
+        if g == lines:
+            continue
+        if a.allow_corrupt and g and g[-1] == "rc=74" and any("corrupt_record" in l for l in g):
+            refused += 1
+            continue
+        fail("%s: output differs" % cmd, "want: %s" % " | ".join(lines)[:300], "got:  %s" % " | ".join(g or [])[:300])
+    if refused:
+        print("%d reads refused with corrupt_record" % refused)
+    return 1 if failures else 0
+
+
 # ---------------------------------------------------------------- small commands
 
 def cmd_segrecords(a):
@@ -495,6 +563,16 @@ def cmd_jrecords(a):
     for r in journal_records(a.file):
         print(*r)
     return 0
+
+
+def cmd_fsize(a):
+    """Run a command with RLIMIT_FSIZE = LIMIT bytes (what `ulimit -f` sets in KiB), SIGXFSZ
+    ignored (the write fails with EFBIG) or, with --xfsz-default, as the shell leaves it."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (a.limit, hard))
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL if a.xfsz_default else signal.SIG_IGN)
+    os.execvp(a.cmd[0], a.cmd)
 
 
 def cmd_flip(a):
@@ -524,17 +602,35 @@ def main():
     p.add_argument("--sample", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(fn=cmd_truncate_sweep)
+    p = sub.add_parser("cut-check")
+    p.add_argument("--store", required=True)
+    p.add_argument("--topic", required=True)
+    p.add_argument("--pristine", required=True)
+    p.add_argument("--topic-out", required=True)
+    p.add_argument("--damaged", type=int, nargs="*", default=[])
+    p.set_defaults(fn=cmd_cut_check)
+    p = sub.add_parser("reads-compare")
+    p.add_argument("want")
+    p.add_argument("got")
+    p.add_argument("--allow-corrupt", action="store_true")
+    p.set_defaults(fn=cmd_reads_compare)
     p = sub.add_parser("segrecords")
     p.add_argument("file")
     p.set_defaults(fn=cmd_segrecords)
     p = sub.add_parser("jrecords")
     p.add_argument("file")
     p.set_defaults(fn=cmd_jrecords)
+    p = sub.add_parser("fsize")
+    p.add_argument("--xfsz-default", action="store_true")
+    p.add_argument("limit", type=int)
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=cmd_fsize)
     p = sub.add_parser("flip")
     p.add_argument("file")
     p.add_argument("offset", type=int)
     p.add_argument("bit", type=int)
     p.set_defaults(fn=cmd_flip)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     a = ap.parse_args()
     sys.exit(a.fn(a))
 

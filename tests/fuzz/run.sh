@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz/CMakeLists.txt) in a separate clang build and
+# runs each for SECONDS (default 30) on a copy of its seed corpus (corpus/<target>/; the
+# seeds are not changed). Prints the executions per target; exits 1 if any target found a
+# crash (its input is kept under the build directory, with the command to replay it).
+#
+#   tests/fuzz/run.sh [SECONDS] [TARGET...]
+#   FUZZ_BUILD=dir   build directory (default: build-fuzz/ at the repository root)
+#   FUZZ_JOBS=n      build jobs (default 2)
+#   FUZZ_CXX=clang++-N  the compiler (default clang++)
+set -uo pipefail
+
+secs=${1:-30}
+shift || true
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=${FUZZ_BUILD:-$repo/build-fuzz}
+jobs=${FUZZ_JOBS:-2}
+cxx=${FUZZ_CXX:-clang++}
+all=(fuzz_jsonl fuzz_record fuzz_index fuzz_index_store fuzz_bound fuzz_journal_ops)
+if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
+
+case $secs in
+  '' | *[!0-9]*) echo "run.sh: error: SECONDS must be a whole number, not '$secs'" >&2; exit 2 ;;
+esac
+
+echo "== configure and build ($build)"
+mkdir -p "$build"
+if ! cmake -S "$here" -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DPIPEPROC_FUZZ=ON >"$build/configure.log" 2>&1; then
+  cat "$build/configure.log" >&2
+  echo "run.sh: error: configure failed" >&2
+  exit 1
+fi
+if ! cmake --build "$build" -j "$jobs" -- --no-print-directory >/dev/null; then
+  cmake --build "$build" -j 1 2>&1 | tail -40 >&2
+  echo "run.sh: error: build failed" >&2
+  exit 1
+fi
+
+runs=$build/runs
+failed=()
+printf '\n%-18s %12s %10s  %s\n' target executions exec/s result
+for t in "${targets[@]}"; do
+  bin=$build/bin/$t
+  if [ ! -x "$bin" ]; then
+    echo "run.sh: error: no fuzz target '$t'" >&2
+    failed+=("$t")
+    continue
+  fi
+  dir=$runs/$t
+  rm -rf "$dir"
+  mkdir -p "$dir/corpus" "$dir/tmp" "$dir/crashes"
+  cp -r "$here/corpus/$t/." "$dir/corpus/" 2>/dev/null || true
+  opts=(-max_total_time="$secs" -print_final_stats=1 -timeout=20 -rss_limit_mb=2048
+        -artifact_prefix="$dir/crashes/")
+  [ "$t" = fuzz_jsonl ] && opts+=(-max_len=8192)
+  [ -f "$here/dict/$t.dict" ] && opts+=(-dict="$here/dict/$t.dict")
+  TMPDIR=$dir/tmp "$bin" "${opts[@]}" "$dir/corpus" >"$dir/log" 2>&1
+  rc=$?
+  execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$dir/log" | tail -1)
+  rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$dir/log" | tail -1)
+  if [ $rc -eq 0 ]; then
+    result=ok
+  else
+    result="FAILED (exit $rc)"
+    failed+=("$t")
+  fi
+  printf '%-18s %12s %10s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "$result"
+  if [ $rc -ne 0 ]; then
+    grep -E -A3 'FUZZ_CHECK failed|ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error' "$dir/log" | head -12 | sed 's/^/    /'
+    for a in "$dir"/crashes/*; do
+      [ -e "$a" ] && echo "    replay: $bin $a"
+    done
+  fi
+  rm -rf "$dir/tmp"
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "run.sh: error: ${#failed[@]} target(s) failed: ${failed[*]} (logs under $runs)" >&2
+  exit 1
+fi
+echo "all ${#targets[@]} targets ran ${secs}s without a finding"

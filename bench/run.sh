@@ -20,7 +20,7 @@
 set -euo pipefail
 shopt -s inherit_errexit
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 
 QUICK=0 STRICT=0 KEEP=0
 for arg in "$@"; do
@@ -294,8 +294,9 @@ ingest() {  # NAME FILE RESP LINES
     local name=$1 data=$2 resp=$3 lines=$4 bytes st=$RUN/ingest out=$RUN/baseline.out
     bytes=$(fsize "$data")
     cat "$data" "$resp" >/dev/null   # page cache warm for every contender
-    local prep_st="rm -rf $(q "$st"); sync"
-    local prep_out="rm -f $(q "$out"); sync"
+    local prep_st prep_out
+    prep_st="rm -rf $(q "$st"); sync"
+    prep_out="rm -f $(q "$out"); sync"
 
     hf "ingest-$name-pp" "ingest $name: pp-commit (durable)" "$st" "$bytes" -- \
         --runs $RUNS --prepare "$prep_st" \

@@ -531,6 +531,10 @@ uint32_t Store::change_counter() const {
   return ctl_ ? ctl_->h.futex.load(std::memory_order_acquire) : 0;
 }
 
+void Store::notify() {
+  if (ctl_) wake_all(*ctl_);
+}
+
 void Store::wait_change(uint32_t seen, int timeout_ms) {
   if (!ctl_) {
     // No store yet: poll for it to appear (at most every 50 ms).

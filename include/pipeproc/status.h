@@ -24,10 +24,12 @@ enum class Code {
   proc_already_disabled,
   proc_already_active,
   store_full,            // refused (exit 1): control block capacity reached
+  node_already_running,  // refused (exit 1)
   invalid_json,          // bad input data (exit 65)
   record_too_large,      // bad input data (exit 65)
   invalid_envelope,      // bad input data (exit 65)
   connection_failed,     // exit 69
+  node_not_running,      // exit 69
   io_error,              // exit 74
   corrupt_record,        // exit 74
   no_space,              // exit 74 (disk full)

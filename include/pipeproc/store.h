@@ -134,6 +134,8 @@ class Store {
   // Waits until change_counter() != seen or timeout_ms passes (-1: forever). If the store
   // does not exist yet, polls for it to appear.
   void wait_change(uint32_t seen, int timeout_ms);
+  // Wakes every process waiting in wait_change() (no commit needed).
+  void notify();
   // Re-tries attaching to a store that did not exist at open (read mode).
   Status refresh();
 

@@ -148,7 +148,7 @@ inline std::vector<Log> build_topic(const std::string& dir, int batches, uint64_
 }
 
 // The store fuzz_index_store reads (make_seeds builds the same one for its seeds):
-// topic "t", about ten segments of 12 KiB with three or four index entries each, start 3.
+// topic "t", 71 logs held (start 3) in four segments of 12 KiB with three index entries each.
 inline std::vector<Log> build_index_fixture(const std::string& dir) { return build_topic(dir, 40, 12u << 10, 3); }
 
 }  // namespace fuzzutil

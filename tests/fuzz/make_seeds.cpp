@@ -139,12 +139,25 @@ int main(int argc, char** argv) {
   }
   std::string b = std::string{1, 1, 0} + built_entry(0, 0, 0, 0, 0) + built_entry(5, 0, 0, 0, 0);
   seed("fuzz_index_store", "built-true-entries", b);
-  seed("fuzz_index_store", "built-ts-moved", std::string{0, 1, 0} + built_entry(0, 0, 0, 0, 0) +
-                                                 built_entry(4, 2, 0, -30, 0) + built_entry(8, 0, 0, 0, 0));
   seed("fuzz_index_store", "built-offset-moved", std::string{2, 1, 0} + built_entry(3, 4, 0, 0, 32));
   seed("fuzz_index_store", "built-seq-moved", std::string{1, 1, 0} + built_entry(2, 1, 2, 0, 0));
   seed("fuzz_index_store", "built-bad-checksum", std::string{0, 1, 0} + built_entry(1, 8, 0, 0, 0));
   seed("fuzz_index_store", "built-foreign-header", std::string{0, 1, 1} + built_entry(0, 0, 0, 0, 0));
   seed("fuzz_index_store", "built-no-file", std::string{1, 1, 2});
+
+  // ---- regressions: inputs that found a bug (README.md says which) ----
+  // An id bound with sequence 2^64-1 (inclusive end; exclusive start): seq + 1 wraps.
+  seed("fuzz_bound", "regress-id-bound-max-seq-end", "\n100-18446744073709551615");
+  seed("fuzz_bound", "regress-id-bound-max-seq-start-exclusive", "100-18446744073709551615\n\n\x01");
+  // Segment 0's index: one entry, with a valid checksum, for record 4 with its timestamp
+  // lowered by 30: seq_at_or_after(1002) answers 4 where the logs say 3.
+  seed("fuzz_index_store", "regress-seq-at-or-after-trusts-index-ts", std::string{0, 1, 0} + built_entry(4, 2, 0, -30, 0));
+  // Segment 2's index: an entry whose offset is below 0 (>= 2^63 as u64): scan_reverse
+  // preads there and fails with io_error (EINVAL) instead of ignoring the index.
+  seed("fuzz_index_store", "regress-scan-reverse-offset-over-2p63",
+       std::string{2, 1, 0} + built_entry(3, 4, 0, 0, -32670));
+  // An envelope whose body the DOM cannot hold: the topic comes back with its escapes.
+  seed("fuzz_jsonl", "regress-envelope-topic-escapes-next-to-huge-number",
+       jsonl(40, 3, 1, "{\"topic\":\"\\u0061\",\"body\":1e400}\n"));
   return 0;
 }

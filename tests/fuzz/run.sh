@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/CMakeLists.txt) in a separate clang build and
 # runs each for SECONDS (default 30) on a copy of its seed corpus (corpus/<target>/; the
-# seeds are not changed). Prints the executions per target; exits 1 if any target found a
-# crash (its input is kept under the build directory, with the command to replay it).
+# seeds are not changed). Prints the executions per target; exits 1 if a regression input
+# (corpus/<target>/regress-*) still fails or if fuzzing found a crash (its input is kept
+# under the build directory, with the command to replay it).
 #
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
 #   FUZZ_BUILD=dir   build directory (default: build-fuzz/ at the repository root)
 #   FUZZ_JOBS=n      build jobs (default 2)
 #   FUZZ_CXX=clang++-N  the compiler (default clang++)
+#   FUZZ_KEEP_GOING=1   fuzz on after a crash (libFuzzer -fork=1 -ignore_crashes=1) and
+#                    count the crashes, so that one open bug does not hide the others
 set -uo pipefail
 
 secs=${1:-30}
@@ -51,27 +54,70 @@ for t in "${targets[@]}"; do
   rm -rf "$dir"
   mkdir -p "$dir/corpus" "$dir/tmp" "$dir/crashes"
   cp -r "$here/corpus/$t/." "$dir/corpus/" 2>/dev/null || true
+  notes=()
+  # Regression inputs first, one by one: one still failing is reported (and the run
+  # fails) but is left out of the fuzzing corpus, so the target is fuzzed all the same.
+  for reg in "$dir"/corpus/regress-*; do
+    [ -e "$reg" ] || continue
+    name=$(basename "$reg")
+    if ! TMPDIR=$dir/tmp "$bin" -runs=1 "$reg" >"$dir/$name.log" 2>&1; then
+      notes+=("regression $name still fails:")
+      notes+=("$(grep -E -A1 'FUZZ_CHECK failed|ERROR: (AddressSanitizer|LeakSanitizer)|runtime error' "$dir/$name.log" | head -2 | sed 's/^/  /')")
+      notes+=("replay: $bin $here/corpus/$t/$name")
+      rm -f "$reg"
+    fi
+  done
   opts=(-max_total_time="$secs" -print_final_stats=1 -timeout=20 -rss_limit_mb=2048
         -artifact_prefix="$dir/crashes/")
   [ "$t" = fuzz_jsonl ] && opts+=(-max_len=8192)
   [ -f "$here/dict/$t.dict" ] && opts+=(-dict="$here/dict/$t.dict")
+  [ "${FUZZ_KEEP_GOING:-0}" = 1 ] && opts+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   TMPDIR=$dir/tmp "$bin" "${opts[@]}" "$dir/corpus" >"$dir/log" 2>&1
   rc=$?
-  execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$dir/log" | tail -1)
-  rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$dir/log" | tail -1)
-  if [ $rc -eq 0 ]; then
+  if [ "${FUZZ_KEEP_GOING:-0}" = 1 ]; then
+    # Fork mode: "#N: cov: .. exec/s R oom/timeout/crash: a/b/c time: ..".
+    last=$(grep -E '^#[0-9]+: cov:' "$dir/log" | tail -1)
+    execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
+    rate=$(sed -E 's/.*exec\/s ([0-9]+).*/\1/' <<<"$last")
+    found=$(ls "$dir/crashes" | wc -l)
+    [ "$found" -gt 0 ] && rc=1
+  else
+    execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$dir/log" | tail -1)
+    rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$dir/log" | tail -1)
+  fi
+  if [ $rc -ne 0 ]; then
+    # Replay each crash input and group them by the check (or sanitizer report) that fired.
+    declare -A seen=()
+    order=()
+    for a in "$dir"/crashes/*; do
+      [ -e "$a" ] || continue
+      out=$(TMPDIR=$dir/tmp "$bin" "$a" 2>&1)
+      key=$(grep -m1 -E 'FUZZ_CHECK failed at|SUMMARY: |ERROR: libFuzzer' <<<"$out")
+      [ -n "$key" ] || key="(no report; see $dir/log)"
+      if [ -z "${seen[$key]:-}" ]; then
+        order+=("$key")
+        seen[$key]="1|$a|$(grep -m1 -A1 -F "$key" <<<"$out" | tail -1)"
+      else
+        seen[$key]="$(( ${seen[$key]%%|*} + 1 ))|${seen[$key]#*|}"
+      fi
+    done
+    [ ${#order[@]} -eq 0 ] && notes+=("fuzzing failed (exit $rc) without a crash input: see $dir/log")
+    for key in "${order[@]}"; do
+      IFS='|' read -r count first detail <<<"${seen[$key]}"
+      notes+=("fuzzing found $count crash input(s): $key")
+      notes+=("  $detail")
+      notes+=("replay: $bin $first")
+    done
+    unset seen
+  fi
+  if [ ${#notes[@]} -eq 0 ]; then
     result=ok
   else
-    result="FAILED (exit $rc)"
+    result=FAILED
     failed+=("$t")
   fi
   printf '%-18s %12s %10s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "$result"
-  if [ $rc -ne 0 ]; then
-    grep -E -A3 'FUZZ_CHECK failed|ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error' "$dir/log" | head -12 | sed 's/^/    /'
-    for a in "$dir"/crashes/*; do
-      [ -e "$a" ] && echo "    replay: $bin $a"
-    done
-  fi
+  for n in "${notes[@]}"; do printf '%s\n' "$n" | sed 's/^/    /'; done
   rm -rf "$dir/tmp"
 done
 

@@ -551,6 +551,110 @@ def cmd_reads_compare(a):
     return 1 if failures else 0
 
 
+# ---------------------------------------------------------------- soak verdict
+
+def cmd_soak_verify(a):
+    d = a.dir
+    for fn in sorted(os.listdir(d)):
+        path = os.path.join(d, fn)
+        if fn.endswith(".failed") or (fn.endswith(".err") and os.path.getsize(path) > 0):
+            fail("%s: %s" % (fn, open(path, errors="replace").read().strip()[:400]))
+    # What each writer printed: line i of wW.ids is the log {"w":W,"n":i} of topic t(W%4).
+    printed = {x: {} for x in range(4)}
+    for w in range(a.writers):
+        for i, lid in enumerate(complete_lines(os.path.join(d, "w%d.ids" % w))):
+            printed[w % 4][lid] = '{"w":%d,"n":%d}' % (w, i)
+    stats = {"logs": 0, "reader_lines": 0}
+    ends = {}
+    for x in range(4):
+        logs = parse_logs("\n".join(complete_lines(os.path.join(d, "r%d.out" % x))), "reader of t%d" % x)
+        stats["reader_lines"] += len(logs)
+        r = check_dense(logs, "reader of t%d" % x)
+        if logs and r and r[0] != 0:
+            fail("reader of t%d started at sequence %d, not 0" % (x, r[0]))
+        ends[x] = len(logs)
+        seen = dict(logs)
+        if len(seen) != len(logs):
+            fail("reader of t%d printed a log twice" % x)
+        missing = [lid for lid in printed[x] if lid not in seen]
+        if missing:
+            fail("reader of t%d did not print %d logs a writer committed, e.g. %s" % (x, len(missing), missing[0]))
+        wrong = [lid for lid, body in printed[x].items() if lid in seen and seen[lid] != body]
+        if wrong:
+            fail("reader of t%d printed %s with body %s, the writer wrote %s"
+                 % (x, wrong[0], seen[wrong[0]], printed[x][wrong[0]]))
+        extra = [lid for lid, _ in logs if lid not in printed[x]]
+        if extra:
+            fail("reader of t%d printed %d logs no writer reported, e.g. %s" % (x, len(extra), extra[0]))
+        last_n = {}
+        for lid, body in logs:
+            o = json.loads(body)
+            if o["n"] != last_n.get(o["w"], -1) + 1:
+                fail("reader of t%d: writer %d's log %d follows its log %d" % (x, o["w"], o["n"], last_n.get(o["w"], -1)))
+                break
+            last_n[o["w"]] = o["n"]
+        stats["logs"] += len(printed[x])
+    # Procs: acked == logs in outJ after its marker; outJ log k names tJ's log k - 1.
+    acked_total = 0
+    for j in range(a.procs):
+        rc, out, err = run(["pp-procs", "inspect", "P%d" % j])
+        if rc != 0:
+            fail("pp-procs inspect P%d exited %d" % (j, rc), err)
+            continue
+        p = json.loads(out)
+        r = p["lastAckedRange"]
+        acked = seq_of(r.split("..")[-1]) + 1 if r else 0
+        acked_total += acked
+        if p["lag"] != 0 or acked != ends[j]:
+            fail("P%d acked %d of the %d logs of t%d (lag %s)" % (j, acked, ends[j], j, p["lag"]))
+        outs = read_topic("out%d" % j) or []
+        if len(outs) - 1 != acked:
+            fail("P%d acked %d logs, out%d holds %d results" % (j, acked, j, len(outs) - 1))
+        for k, (lid, body) in enumerate(outs[1:]):
+            src = json.loads(body).get("src", "")
+            if seq_of(src) != k:
+                fail("out%d log %s names %s, expected sequence %d of t%d" % (j, lid, src, k, j))
+                break
+    stats["acked"] = acked_total
+    collected = 0
+    for line in complete_lines(os.path.join(d, "gc.out")):
+        collected += json.loads(line)["collected"]
+    stats["gc_collected"] = collected
+    # Memory and open files of the readers: first quarter against last quarter.
+    samples = {}
+    for line in complete_lines(os.path.join(d, "samples")):
+        f = line.split()
+        if len(f) == 5:
+            samples.setdefault(f[1], []).append(tuple(int(v) for v in (f[0], f[2], f[3], f[4])))
+    worst = {"rss_growth_kb": 0, "anon_growth_kb": 0, "fd_growth": 0}
+    for pid, ss in samples.items():
+        if len(ss) < 8:
+            fail("only %d samples of reader %s" % (len(ss), pid))
+            continue
+        q = len(ss) // 4
+        first, last = ss[:q], ss[-q:]
+
+        def mx(rows, k):
+            return max(r[k] for r in rows)
+        rss0, rss1 = mx(first, 1), mx(last, 1)
+        anon0, anon1 = mx(first, 2), mx(last, 2)
+        fd0, fd1 = mx(first, 3), mx(last, 3)
+        worst["rss_growth_kb"] = max(worst["rss_growth_kb"], rss1 - rss0)
+        worst["anon_growth_kb"] = max(worst["anon_growth_kb"], anon1 - anon0)
+        worst["fd_growth"] = max(worst["fd_growth"], fd1 - fd0)
+        print("reader %s: VmRSS %d -> %d KiB, RssAnon %d -> %d KiB, fds %d -> %d (max of the first and last quarter, %d samples)"
+              % (pid, rss0, rss1, anon0, anon1, fd0, fd1, len(ss)))
+        if rss1 > rss0 * 1.25 + 2048:
+            fail("reader %s: VmRSS grew from %d to %d KiB" % (pid, rss0, rss1))
+        if anon1 > anon0 * 1.25 + 1024:
+            fail("reader %s: RssAnon grew from %d to %d KiB" % (pid, anon0, anon1))
+        if fd1 > fd0 + 2:
+            fail("reader %s: open files grew from %d to %d" % (pid, fd0, fd1))
+    stats.update(worst)
+    print("STATS " + " ".join("%s=%s" % kv for kv in stats.items()))
+    return 1 if failures else 0
+
+
 # ---------------------------------------------------------------- small commands
 
 def cmd_segrecords(a):
@@ -567,12 +671,22 @@ def cmd_jrecords(a):
 
 def cmd_fsize(a):
     """Run a command with RLIMIT_FSIZE = LIMIT bytes (what `ulimit -f` sets in KiB), SIGXFSZ
-    ignored (the write fails with EFBIG) or, with --xfsz-default, as the shell leaves it."""
+    ignored (the write fails with EFBIG) or, with --xfsz-default, at its default action.
+    Its stdout and stderr go through pipes (a file would be limited too) to --out/--err;
+    exits with the command's exit code (128+N for a signal)."""
     import resource
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (a.limit, hard))
-    signal.signal(signal.SIGXFSZ, signal.SIG_DFL if a.xfsz_default else signal.SIG_IGN)
-    os.execvp(a.cmd[0], a.cmd)
+
+    def limit():
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (a.limit, hard))
+        signal.signal(signal.SIGXFSZ, signal.SIG_DFL if a.xfsz_default else signal.SIG_IGN)
+
+    p = subprocess.run(a.cmd, stdin=sys.stdin, capture_output=True, preexec_fn=limit)
+    with open(a.out, "wb") as f:
+        f.write(p.stdout)
+    with open(a.err, "wb") as f:
+        f.write(p.stderr)
+    return p.returncode if p.returncode >= 0 else 128 - p.returncode
 
 
 def cmd_flip(a):
@@ -614,6 +728,11 @@ def main():
     p.add_argument("got")
     p.add_argument("--allow-corrupt", action="store_true")
     p.set_defaults(fn=cmd_reads_compare)
+    p = sub.add_parser("soak-verify")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--writers", type=int, default=8)
+    p.add_argument("--procs", type=int, default=3)
+    p.set_defaults(fn=cmd_soak_verify)
     p = sub.add_parser("segrecords")
     p.add_argument("file")
     p.set_defaults(fn=cmd_segrecords)
@@ -622,6 +741,8 @@ def main():
     p.set_defaults(fn=cmd_jrecords)
     p = sub.add_parser("fsize")
     p.add_argument("--xfsz-default", action="store_true")
+    p.add_argument("--out", default="/dev/null")
+    p.add_argument("--err", default="/dev/null")
     p.add_argument("limit", type=int)
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_fsize)

@@ -62,18 +62,24 @@ std::optional<Bound> ref_parse(std::string_view t) {
 bool same(const Bound& a, const Bound& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case Bound::Kind::sequence: return a.seq == b.seq;
-    case Bound::Kind::timestamp: return a.ts == b.ts;
-    case Bound::Kind::id: return a.ts == b.ts && a.seq == b.seq;
+    case Bound::Kind::sequence:
+      return a.seq == b.seq;
+    case Bound::Kind::timestamp:
+      return a.ts == b.ts;
+    case Bound::Kind::id:
+      return a.ts == b.ts && a.seq == b.seq;
   }
   return false;
 }
 
 std::string format_bound(const Bound& b) {
   switch (b.kind) {
-    case Bound::Kind::sequence: return ":" + std::to_string(b.seq);
-    case Bound::Kind::timestamp: return std::to_string(b.ts);
-    case Bound::Kind::id: return format_id(LogId{b.ts, b.seq});
+    case Bound::Kind::sequence:
+      return ":" + std::to_string(b.seq);
+    case Bound::Kind::timestamp:
+      return std::to_string(b.ts);
+    case Bound::Kind::id:
+      return format_id(LogId{b.ts, b.seq});
   }
   return {};
 }
@@ -133,11 +139,13 @@ struct Fixture {
     }
     std::vector<Entry> es(2, Entry{"e", "1"});
     fuzzutil::require_ok(store->commit(es, false, nullptr), "commit");
-    fuzzutil::require_ok(store->transact(false, [](Txn& t) {
-      t.set_start("t", 1);
-      t.set_start("e", 2);
-      return Status{};
-    }), "set start");
+    fuzzutil::require_ok(store->transact(false,
+                                         [](Txn& t) {
+                                           t.set_start("t", 1);
+                                           t.set_start("e", 2);
+                                           return Status{};
+                                         }),
+                         "set start");
     ::unsetenv("PIPEPROC_NOW_MS");
     full = {"t", 1, 7, {{100, 1}, {100, 2}, {200, 3}, {300, 4}, {300, 5}, {400, 6}}};
     empty = {"e", 2, 2, {}};
@@ -145,10 +153,12 @@ struct Fixture {
       auto r = store->reader(t->name);
       fuzzutil::require_ok(r.status(), "reader");
       std::vector<LogId> ids;
-      fuzzutil::require_ok((*r)->scan(0, UINT64_MAX, [&](const LogView& v) {
-        ids.push_back(v.id);
-        return true;
-      }), "scan");
+      fuzzutil::require_ok((*r)->scan(0, UINT64_MAX,
+                                      [&](const LogView& v) {
+                                        ids.push_back(v.id);
+                                        return true;
+                                      }),
+                           "scan");
       if ((*r)->start() != t->start || (*r)->end() != t->end || ids != t->held) {
         std::fprintf(stderr, "fuzz setup: topic %s is not as expected\n", t->name.c_str());
         std::abort();
@@ -200,7 +210,8 @@ std::string describe(const std::optional<Bound>& b) { return b ? format_bound(*b
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Fixture* fx = new Fixture();  // built once per process
+  static Fixture fixture;  // built once per process, removed at exit
+  Fixture* fx = &fixture;
   std::string_view in(reinterpret_cast<const char*>(data), size);
   check_parse(in);
 
@@ -230,8 +241,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzzutil::require_ok(reader.status(), "reader");
   auto got = resolve_range(**reader, spec);
   auto want = ref_resolve(topic, spec);
-  std::string what = "range " + describe(spec.start) + " " + describe(spec.end) +
-                     (spec.exclusive ? " exclusive" : "") + (spec.reverse ? " reverse" : "") + " on " + topic.name;
+  std::string what = "range " + describe(spec.start) + " " + describe(spec.end) + (spec.exclusive ? " exclusive" : "") +
+                     (spec.reverse ? " reverse" : "") + " on " + topic.name;
   FUZZ_CHECK(got.ok() == want.ok(), "%s: %s, expected %s", what.c_str(),
              got.ok() ? "ok" : got.status().message().c_str(), want.ok() ? "ok" : "an error");
   if (!got.ok()) {

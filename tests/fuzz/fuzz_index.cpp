@@ -18,8 +18,8 @@ struct Kind {
   uint64_t magic;
   uint32_t version;
 };
-constexpr Kind kKinds[] = {{kSegmentMagic, kSegmentVersion}, {kIndexMagic, kIndexVersion},
-                           {kJournalMagic, kJournalVersion}};
+constexpr Kind kKinds[] = {
+    {kSegmentMagic, kSegmentVersion}, {kIndexMagic, kIndexVersion}, {kJournalMagic, kJournalVersion}};
 
 // One 32-byte block in its own heap allocation, so that ASan sees a read past it.
 void check_block(const uint8_t* p) {

@@ -196,10 +196,21 @@ std::string build_index(const Seg& g, fuzzutil::Bytes& b, bool* no_file) {
   char buf[32];
   uint8_t header = b.u8() % 5;
   switch (header) {
-    case 1: encode_file_header(buf, kIndexMagic, kIndexVersion, g.base + 1); idx.append(buf, 32); break;
-    case 2: *no_file = true; return idx;
-    case 3: encode_file_header(buf, kIndexMagic, kIndexVersion, g.base); idx.append(buf, 16); break;
-    default: encode_file_header(buf, kIndexMagic, kIndexVersion, g.base); idx.append(buf, 32); break;
+    case 1:
+      encode_file_header(buf, kIndexMagic, kIndexVersion, g.base + 1);
+      idx.append(buf, 32);
+      break;
+    case 2:
+      *no_file = true;
+      return idx;
+    case 3:
+      encode_file_header(buf, kIndexMagic, kIndexVersion, g.base);
+      idx.append(buf, 16);
+      break;
+    default:
+      encode_file_header(buf, kIndexMagic, kIndexVersion, g.base);
+      idx.append(buf, 32);
+      break;
   }
   if (header == 4) {
     idx.append(b.rest());
@@ -225,7 +236,8 @@ std::string build_index(const Seg& g, fuzzutil::Bytes& b, bool* no_file) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Fixture* fx = new Fixture();
+  static Fixture fixture;  // built once per process, removed at exit
+  Fixture* fx = &fixture;
   fuzzutil::Bytes b{data, size};
   Seg& g = fx->segs[b.u8() % fx->segs.size()];
   bool built = b.u8() & 1;

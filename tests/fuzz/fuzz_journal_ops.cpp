@@ -21,12 +21,24 @@ bool inside(std::string_view part, std::string_view whole) {
 
 void encode(std::string& out, const OpView& v) {
   switch (v.op) {
-    case Op::topic_create: op_topic_create(out, v.id, v.name); break;
-    case Op::topic_head: op_topic_head(out, v.id, v.end, v.seg_base, v.seg_end, v.last_ts); break;
-    case Op::topic_start: op_topic_start(out, v.id, v.start); break;
-    case Op::clock: op_clock(out, v.ts); break;
-    case Op::blob_put: op_blob_put(out, v.kind, v.name, v.value); break;
-    case Op::blob_del: op_blob_del(out, v.kind, v.name); break;
+    case Op::topic_create:
+      op_topic_create(out, v.id, v.name);
+      break;
+    case Op::topic_head:
+      op_topic_head(out, v.id, v.end, v.seg_base, v.seg_end, v.last_ts);
+      break;
+    case Op::topic_start:
+      op_topic_start(out, v.id, v.start);
+      break;
+    case Op::clock:
+      op_clock(out, v.ts);
+      break;
+    case Op::blob_put:
+      op_blob_put(out, v.kind, v.name, v.value);
+      break;
+    case Op::blob_del:
+      op_blob_del(out, v.kind, v.name);
+      break;
   }
 }
 

@@ -15,11 +15,11 @@
 // Input: byte 0 picks max_line, byte 1 the window, byte 2 flags (1 swap_buffer after each
 // batch, 2 call ready()); the rest is the stream.
 #include <fcntl.h>
+#include <simdjson.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
-#include <simdjson.h>
 #include <span>
 #include <string>
 #include <string_view>
@@ -154,8 +154,7 @@ struct Checker {
         return;
       }
       FUZZ_CHECK(shaped, "envelope accepted a line without a string topic and a body");
-      FUZZ_CHECK(topic == want_topic, "topic '%s', the DOM says '%s'", topic.c_str(),
-                 std::string(want_topic).c_str());
+      FUZZ_CHECK(topic == want_topic, "topic '%s', the DOM says '%s'", topic.c_str(), std::string(want_topic).c_str());
       std::string want = simdjson::minify(want_body);
       FUZZ_CHECK(body.data() >= text.data() && body.data() + body.size() <= text.data() + text.size(),
                  "body is not a piece of the line");
@@ -256,9 +255,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
              "record_too_large message '%s' names no line", msg.c_str());
   FUZZ_CHECK(no >= 1 && no <= want.size(), "record_too_large names line %llu of %zu", no, want.size());
   FUZZ_CHECK(no - 1 >= delivered_upto && no - 1 <= next_want,
-             "line %llu refused, but the lines handed out end before line %zu and line %llu is due",
-             no, delivered_upto + 1,
-             static_cast<unsigned long long>(next_want < want.size() ? want[next_want].number : 0));
+             "line %llu refused, but the lines handed out end before line %zu and line %llu is due", no,
+             delivered_upto + 1, static_cast<unsigned long long>(next_want < want.size() ? want[next_want].number : 0));
   const RefLine& w = want[no - 1];
   FUZZ_CHECK(w.text.size() > max_line || w.raw_len > max_line + 4096,
              "line %llu of %zu bytes (%zu raw) refused with max_line %zu: %s",

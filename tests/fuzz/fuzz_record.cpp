@@ -15,10 +15,14 @@ namespace {
 
 size_t pick_max_body(uint8_t b) {
   switch (b & 3) {
-    case 0: return 0;
-    case 1: return 64;
-    case 2: return 1u << 20;
-    default: return kDefaultMaxBody;
+    case 0:
+      return 0;
+    case 1:
+      return 64;
+    case 2:
+      return 1u << 20;
+    default:
+      return kDefaultMaxBody;
   }
 }
 

@@ -20,15 +20,14 @@
 #include "pipeproc/store.h"
 
 // A property that must hold for every input: on failure, say which and abort().
-#define FUZZ_CHECK(cond, ...)                                                 \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      std::fprintf(stderr, "\nFUZZ_CHECK failed at %s:%d: %s\n  ", __FILE__, \
-                   __LINE__, #cond);                                          \
-      std::fprintf(stderr, __VA_ARGS__);                                      \
-      std::fprintf(stderr, "\n");                                             \
-      std::abort();                                                           \
-    }                                                                         \
+#define FUZZ_CHECK(cond, ...)                                                                  \
+  do {                                                                                         \
+    if (!(cond)) {                                                                             \
+      std::fprintf(stderr, "\nFUZZ_CHECK failed at %s:%d: %s\n  ", __FILE__, __LINE__, #cond); \
+      std::fprintf(stderr, __VA_ARGS__);                                                       \
+      std::fprintf(stderr, "\n");                                                              \
+      std::abort();                                                                            \
+    }                                                                                          \
   } while (0)
 
 namespace fuzzutil {
@@ -43,7 +42,11 @@ struct Bytes {
   uint32_t u32() { return static_cast<uint32_t>(u16()) | (static_cast<uint32_t>(u16()) << 16); }
   uint64_t u64() { return static_cast<uint64_t>(u32()) | (static_cast<uint64_t>(u32()) << 32); }
   size_t left() const { return at < n ? n - at : 0; }
-  std::string_view rest() { std::string_view s(reinterpret_cast<const char*>(p) + at, left()); at = n; return s; }
+  std::string_view rest() {
+    std::string_view s(reinterpret_cast<const char*>(p) + at, left());
+    at = n;
+    return s;
+  }
   std::string_view take(size_t k) {
     k = std::min(k, left());
     std::string_view s(reinterpret_cast<const char*>(p) + at, k);
@@ -118,7 +121,10 @@ inline std::vector<Log> build_topic(const std::string& dir, int batches, uint64_
   std::vector<Log> logs;
   uint64_t ts = 1000;
   uint32_t rng = 12345;
-  auto next = [&] { rng = rng * 1103515245u + 12345u; return (rng >> 16) & 0x7fff; };
+  auto next = [&] {
+    rng = rng * 1103515245u + 12345u;
+    return (rng >> 16) & 0x7fff;
+  };
   for (int b = 0; b < batches; ++b) {
     if (next() % 3 != 0) ts += 1 + next() % 20;  // one commit in three reuses the last timestamp
     set_clock(ts);
@@ -137,10 +143,12 @@ inline std::vector<Log> build_topic(const std::string& dir, int batches, uint64_
     for (size_t i = 0; i < ids.size(); ++i) logs.push_back({ids[i].seq, ids[i].ts, bodies[i]});
   }
   if (start > 0) {
-    require_ok((*s)->transact(false, [&](pipeproc::Txn& t) {
-      t.set_start("t", start);
-      return pipeproc::Status{};
-    }), "set start");
+    require_ok((*s)->transact(false,
+                              [&](pipeproc::Txn& t) {
+                                t.set_start("t", start);
+                                return pipeproc::Status{};
+                              }),
+               "set start");
     logs.erase(logs.begin(), logs.begin() + static_cast<std::ptrdiff_t>(start));
   }
   ::unsetenv("PIPEPROC_NOW_MS");

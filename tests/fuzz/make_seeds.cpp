@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
   seed("fuzz_record", "max-ids-long-body", big);
 
   // ---- fuzz_index ----
-  seed("fuzz_index", "index-file", header(kIndexMagic, kIndexVersion, 42) + entry(42, 1000, 32) + entry(60, 1005, 4200));
+  seed("fuzz_index", "index-file",
+       header(kIndexMagic, kIndexVersion, 42) + entry(42, 1000, 32) + entry(60, 1005, 4200));
   seed("fuzz_index", "segment-header", header(kSegmentMagic, kSegmentVersion, 0));
   seed("fuzz_index", "journal-header", header(kJournalMagic, kJournalVersion, 3));
   seed("fuzz_index", "bad-entry", header(kIndexMagic, kIndexVersion, 0) + entry(0, 1, 32).replace(24, 1, "\x55"));
@@ -103,9 +104,12 @@ int main(int argc, char** argv) {
   seed("fuzz_journal_ops", "empty-blob", blob);
 
   // ---- fuzz_jsonl ----
-  seed("fuzz_jsonl", "values", jsonl(32, 1, 0, "{\"a\":1}\n[1,2]\n\"x\"\n  \n{\"topic\":\"t\",\"body\":{\"k\":[1,2]}}\n"));
+  seed("fuzz_jsonl", "values",
+       jsonl(32, 1, 0, "{\"a\":1}\n[1,2]\n\"x\"\n  \n{\"topic\":\"t\",\"body\":{\"k\":[1,2]}}\n"));
   seed("fuzz_jsonl", "huge-numbers",
-       jsonl(40, 3, 1, "{\"topic\":\"t\",\"body\":123456789012345678901234567890}\n[1e400]\n-0.5e-3\n{\"topic\":\"t\",\"body\":1e999}\n"));
+       jsonl(40, 3, 1,
+             "{\"topic\":\"t\",\"body\":123456789012345678901234567890}\n[1e400]\n-0.5e-3\n{\"topic\":\"t\",\"body\":"
+             "1e999}\n"));
   seed("fuzz_jsonl", "invalid", jsonl(40, 2, 0, "{\"a\":}\n{\"a\":1} {\"b\":2}\nnul\n\"unterminated\n[01]\n"));
   seed("fuzz_jsonl", "too-long", jsonl(2, 0, 0, "[1]\n[1,2,3,4,5,6]\n[2]\n"));
   seed("fuzz_jsonl", "crlf-no-final-newline",
@@ -151,7 +155,8 @@ int main(int argc, char** argv) {
   seed("fuzz_bound", "regress-id-bound-max-seq-start-exclusive", "100-18446744073709551615\n\n\x01");
   // Segment 0's index: one entry, with a valid checksum, for record 4 with its timestamp
   // lowered by 30: seq_at_or_after(1002) answers 4 where the logs say 3.
-  seed("fuzz_index_store", "regress-seq-at-or-after-trusts-index-ts", std::string{0, 1, 0} + built_entry(4, 2, 0, -30, 0));
+  seed("fuzz_index_store", "regress-seq-at-or-after-trusts-index-ts",
+       std::string{0, 1, 0} + built_entry(4, 2, 0, -30, 0));
   // Segment 2's index: an entry whose offset is below 0 (>= 2^63 as u64): scan_reverse
   // preads there and fails with io_error (EINVAL) instead of ignoring the index.
   seed("fuzz_index_store", "regress-scan-reverse-offset-over-2p63",

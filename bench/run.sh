@@ -2,6 +2,7 @@
 # pipeproc benchmarks: the tools against baselines (cat, cat+sync, Redis Streams,
 # redis-cli, fork+exec of /bin/true), all measured in the same run, on the same
 # machine and file system. See bench/README.md for what each measurement means.
+# Measurements 7-10 (procs, wake latency, GC) are bench/procs.sh, run from here.
 #
 #   bench/run.sh [--quick] [--strict] [--keep]
 #
@@ -20,7 +21,7 @@
 set -euo pipefail
 shopt -s inherit_errexit
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 QUICK=0 STRICT=0 KEEP=0
 for arg in "$@"; do
@@ -90,6 +91,10 @@ mkdir -p "$RUN/hf" "$RUN/logs" "$DATA" "$CACHE"
 PP_SRC=$PP_BIN
 mkdir -p "$RUN/bin"
 for t in pp-commit pp-range pp-length; do cp -p "$PP_SRC/$t" "$RUN/bin/$t"; done
+# and of what bench/procs.sh needs (it checks them itself; it compiles a missing bench_*)
+for t in pp-proc pp-ack pp-procs pp-gc bench_claim_ack bench_wake_latency; do
+    [ ! -x "$PP_SRC/$t" ] || cp -p "$PP_SRC/$t" "$RUN/bin/$t"
+done
 PP_BIN=$RUN/bin
 PP_SUMS=$(cd "$PP_BIN" && for t in pp-commit pp-range pp-length; do printf '%s:%s ' "$t" "$(sha256sum "$t" | cut -c1-10)"; done)
 RAW=$RUN/raw.tsv           # key, label, runs, best, median, worst, stddev, note
@@ -499,6 +504,19 @@ if [ -n "$rss_commit" ]; then
 fi
 verdict_value "peak RSS: pp-range T > /dev/null over it" "${rss_range:-NA}" "<" $RSS_LIMIT_KIB KiB "1 run; sampled peaks: RssAnon ${rss_range_anon:-?} KiB, RssFile ${rss_range_file:-?} KiB"
 [ "$KEEP" = 1 ] || rm -rf "$RSS_ST"
+
+# ---------------------------------------------------------------------------- 7-10. procs, GC
+# bench/procs.sh: claim+ack in process and as processes, wake latency, GC. It appends its
+# rows to our tables and its notes to a file; its scratch files are in $BENCH_DIR/procs.
+log "procs: bench/procs.sh"
+: >"$RUN/procs-notes.txt"
+if ! PP_BIN=$PP_BIN PP_BUILD=$(dirname "$PP_SRC") BENCH_DIR=$BENCH_DIR \
+        PROCS_RES=$RES PROCS_RAW=$RAW PROCS_NOTES=$RUN/procs-notes.txt \
+        "$SCRIPT_DIR/procs.sh" $([ "$QUICK" = 0 ] || echo --quick) $([ "$KEEP" = 0 ] || echo --keep); then
+    warn "procs: bench/procs.sh could not make every measurement; see $BENCH_DIR/procs/logs"
+    ERRORS=$((ERRORS + 1))
+fi
+mapfile -t -O "${#NOTES[@]}" NOTES <"$RUN/procs-notes.txt"
 
 # ---------------------------------------------------------------------------- report
 END_TS=$(date +%s)

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cctype>
 #include <cstring>
 
 #ifndef PIPEPROC_VERSION
@@ -190,6 +191,29 @@ void Progress::done() {
     (void)!::write(2, clear, sizeof clear - 1);
   }
   shown_ = false;
+}
+
+std::vector<std::string> remaining_bodies(CLI::App& app) {
+  std::vector<std::string> bodies;
+  bool after_dashes = false;
+  for (std::string& r : app.remaining()) {
+    if (!after_dashes && r == "--") {
+      after_dashes = true;
+      continue;
+    }
+    if (!after_dashes && r.size() > 1 && r[0] == '-' && !std::isdigit(static_cast<unsigned char>(r[1])))
+      usage_error("unknown option '" + r + "'");
+    bodies.push_back(std::move(r));
+  }
+  return bodies;
+}
+
+std::string self_dir() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, static_cast<size_t>(n));
+  return p.substr(0, p.rfind('/'));
 }
 
 bool env_no_sync() {

@@ -43,6 +43,13 @@ inline void check(const Status& st) {
   if (!st.ok()) fail(st);
 }
 
+// Bodies given as arguments: everything CLI11 left over (as a vector option it would split
+// "[1,2]" in two); -- ends options. Exits 2 on an unknown option.
+std::vector<std::string> remaining_bodies(CLI::App& app);
+
+// The directory of the running executable (for tools that run helpers beside them).
+std::string self_dir();
+
 // Runs before the tool ends on a closed stdout (pp-live removes its proc there).
 void on_broken_pipe(void (*hook)());
 

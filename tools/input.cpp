@@ -53,19 +53,4 @@ void note_terminal_input() {
   }
 }
 
-std::vector<std::string> remaining_bodies(CLI::App& app) {
-  std::vector<std::string> bodies;
-  bool after_dashes = false;
-  for (std::string& r : app.remaining()) {
-    if (!after_dashes && r == "--") {
-      after_dashes = true;
-      continue;
-    }
-    if (!after_dashes && r.size() > 1 && r[0] == '-' && !std::isdigit(static_cast<unsigned char>(r[1])))
-      usage_error("unknown option '" + r + "'");
-    bodies.push_back(std::move(r));
-  }
-  return bodies;
-}
-
 }  // namespace pptool

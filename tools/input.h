@@ -80,8 +80,5 @@ void collect_inputs(EntryBuilder& builder, std::vector<std::string>& args, size_
 // A note on stderr when stdin is a terminal, so an interactive user is not left waiting.
 void note_terminal_input();
 
-// Bodies given as arguments: everything CLI11 left over (as a vector option it would split
-// "[1,2]" in two); -- ends options. Exits 2 on an unknown option.
-std::vector<std::string> remaining_bodies(CLI::App& app);
 
 }  // namespace pptool

@@ -19,6 +19,13 @@ done
 [[ -f $p/share/man/man7/pipeproc.7 ]] || fail "man page pipeproc.7 not installed"
 [[ -f $p/share/bash-completion/completions/pp ]] || fail "bash completion not installed"
 [[ -f $p/include/pipeproc/store.h ]] || fail "headers not installed"
+# pp-ack --commit runs its helper from PREFIX/libexec/pipeproc.
+export PIPEPROC_LOCATION=$tmp/store0
+"$p/bin/pp-commit" -q -t t 1
+"$p/bin/pp-proc" t -n p >/dev/null
+"$p/bin/pp-ack" p --commit -t out '{"r":1}' >/dev/null || fail "installed pp-ack --commit failed"
+[[ $("$p/bin/pp-length" out) == 1 ]] || fail "installed pp-ack --commit committed nothing"
+unset PIPEPROC_LOCATION
 
 # find_package(pipeproc)
 cmake -S "$src/examples/embed" -B "$tmp/embed" -DCMAKE_PREFIX_PATH="$p" -DCMAKE_BUILD_TYPE=Release >/dev/null

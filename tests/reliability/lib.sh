@@ -78,8 +78,10 @@ rel_parse_args() {
 
 rel_copy_tools() {
     local tool
-    rm -f "$REL_WORK"/bin/*
+    rm -rf "$REL_WORK"/bin/* "$REL_WORK/libexec"
     cp -p "$PP_BIN"/pp "$PP_BIN"/pp-* "$REL_WORK/bin/" 2>/dev/null || return 1
+    # Helpers the tools run from BINDIR/../libexec.
+    [[ ! -d $PP_BIN/../libexec ]] || cp -a "$PP_BIN/../libexec" "$REL_WORK/libexec" || return 1
     for tool in pp-commit pp-range pp-length pp-check pp-proc pp-ack pp-procs pp-gc pp-wait; do
         "$REL_WORK/bin/$tool" --version >/dev/null 2>&1 || return 1
     done

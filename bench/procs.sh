@@ -54,6 +54,7 @@ for t in hyperfine redis-server redis-cli python3 jq awk; do
 done
 REDIS_CLI=$(command -v redis-cli)
 
+export LC_ALL=C          # "." in $EPOCHREALTIME and in awk's numbers
 unset PIPEPROC_CONNECT PIPEPROC_SYNC PIPEPROC_NAMESPACE PIPEPROC_HOME PIPEPROC_LOCATION \
       PIPEPROC_TLS_KEY PIPEPROC_TLS_CERT PIPEPROC_TLS_CA PIPEPROC_CONNECT_TIMEOUT
 
@@ -70,9 +71,11 @@ else
     N_WAKE=50
     N_SEEK=10000000
 fi
-RUNS=3                  # best of 3 for the throughput measurements
+RUNS=3                  # rounds of the in-process claim+ack measurement (best of 3)
+LOOP_RUNS=5             # rounds of the process loops (best of 5)
 GC_RUNS=5               # pp-gc runs, each on a fresh copy of the seek store
-LEN_RUNS=30             # pp-length / no-op pp-gc runs (-N, medians)
+LEN_RUNS=50             # pp-length / no-op pp-gc runs (-N, medians)
+LEN_BLOCK=5             # pp-length before/after GC alternate in blocks of 5 runs
 WAKE_SETTLE_MS=30
 CLAIM_RATE_TARGET=200000
 WAKE_TARGET_US=1000
@@ -270,122 +273,169 @@ info_row() {  # LABEL VALUE DETAIL (no target)
     printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "-" "info" "$3" >>"$RES"
 }
 
+# Interleaved timing (the contenders of one measurement take turns, so that a load spike
+# hits them alike): timed KEY CMD... runs CMD (stdout to /dev/null) and appends its wall
+# seconds to $TIMES/KEY; raw_times KEY LABEL N UNIT turns them into a raw row.
+TIMES=$P/times
+mkdir -p "$TIMES"
+timed() {
+    local key=$1 t0 t1; shift
+    t0=$EPOCHREALTIME
+    "$@" >/dev/null 2>>"$P/logs/$key.err" || return 1
+    t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.6f\n", b - a}' >>"$TIMES/$key"
+}
+raw_times() {  # KEY LABEL N UNIT (N "-": no rate note)
+    local f=$TIMES/$1 n best med worst
+    [ -s "$f" ] || return 0
+    read -r n best med worst < <(sort -g "$f" | awk '{a[NR]=$1} END{m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; print NR, a[1], m, a[NR]}')
+    raw_row "$1" "$2" "$n" "$best" "$med" "$worst" "$(awk -v n="$3" -v t="$best" -v u="$4" 'BEGIN{ if (n != "-") printf "%.0f %s/s", n/t, u }')"
+}
+# hf_times KEY LOCATION CMD: one block of LEN_BLOCK hyperfine -N runs (1 warm-up) of CMD
+# with PIPEPROC_LOCATION=LOCATION; the times go to $TIMES/KEY (blocks of two commands
+# alternate, as timed does, at hyperfine's precision).
+hf_times() {
+    local key=$1 json=$P/hf/$1.block.json
+    PIPEPROC_LOCATION=$2 hyperfine -N --style basic --warmup 1 --runs "$LEN_BLOCK" --export-json "$json" "$3" \
+        >>"$P/logs/$key.log" 2>&1 || return 1
+    jq -r '.results[0].times[]' "$json" >>"$TIMES/$key"
+}
+
 ms() { awk -v t="$1" 'BEGIN{ if (t == "NA") print "n/a"; else printf "%.3f ms", t * 1000 }'; }
 dsize() { du -sb "$1" | cut -f1; }
 
 # ---------------------------------------------------------------------------- 7. claim+ack in process
 # bench_claim_ack STORE N commits N logs (not timed) and times N claim+ack cycles with
-# COUNT 1 through the library; it prints "N claim+ack cycles in S s: R/s". Best of RUNS,
-# each on a fresh store. Against: Redis XREADGROUP COUNT 1 + XACK, N pairs pipelined by
-# one redis-cli --pipe over the unix socket (stream and group prepared, not timed).
+# COUNT 1 through the library; it prints "N claim+ack cycles in S s: R/s". Against: Redis
+# XREADGROUP COUNT 1 + XACK, N pairs pipelined by one redis-cli --pipe over the unix
+# socket (stream and group loaded into a fresh server first, not timed). The contenders
+# take turns, RUNS rounds, so that both see the same load; best of RUNS each.
 CL=$P/claim
 mkdir -p "$CL"
-log "claim+ack: bench_claim_ack, $N_CLAIM cycles x $RUNS"
-times=()
-for ((i = 0; i < RUNS; i++)); do
-    rm -rf "$CL/store"; sync
-    if out=$("$B/bench_claim_ack" "$CL/store" "$N_CLAIM" 2>"$P/logs/claimack-pp.err"); then
-        echo "$out" >>"$P/logs/claimack-pp.log"
-        # seconds from the rate (the printed seconds have 3 decimals only)
-        times+=("$(awk -v n="$N_CLAIM" '{ r = $NF; sub("/s", "", r); printf "%.6f", n / r }' <<<"$out")")
-    else
-        warn "claim+ack: bench_claim_ack $N_CLAIM failed (exit $?): $(head -c 300 "$P/logs/claimack-pp.err")"
-        ERRORS=$((ERRORS + 1)); times=(); break
-    fi
-done
-rm -rf "$CL/store"
-if [ ${#times[@]} -gt 0 ]; then
-    read -r best med worst < <(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END{print a[1], a[int((NR+1)/2)], a[NR]}')
-    raw_row claimack-pp "claim+ack: bench_claim_ack, $N_CLAIM cycles, COUNT 1" "${#times[@]}" "$best" "$med" "$worst" \
-        "$(awk -v n="$N_CLAIM" -v t="$best" 'BEGIN{printf "%.0f cycles/s", n/t}')"
-fi
-
 resp_xadd "$N_CLAIM" "$P/xadd-claim.resp"
 resp_claim "$N_CLAIM" "$P/claim.resp"
 cat "$P/xadd-claim.resp" "$P/claim.resp" >/dev/null
-if hf claimack-redis "claim+ack: redis-cli --pipe, $N_CLAIM x (XREADGROUP+XACK)" - "rate:$N_CLAIM pairs" -- \
-        --runs $RUNS --prepare "$(q "$P/redis-fresh.sh") $(q "$P/xadd-claim.resp")" \
-        "$(q "$REDIS_CLI") -s $(q "$R.sock") --pipe < $(q "$P/claim.resp") > /dev/null"; then
-    redis_group_done "$N_CLAIM" "claim+ack redis" || true
-fi
+log "claim+ack: bench_claim_ack vs redis-cli --pipe, $N_CLAIM cycles, $RUNS rounds"
+ok_pp=1 ok_redis=1
+for ((i = 1; i <= RUNS; i++)); do
+    if [ "$ok_pp" = 1 ]; then
+        rm -rf "$CL/store"; sync
+        if out=$("$B/bench_claim_ack" "$CL/store" "$N_CLAIM" 2>>"$P/logs/claimack-pp.err"); then
+            echo "$out" >>"$P/logs/claimack-pp.log"
+            # seconds from the rate (the printed seconds have 3 decimals only)
+            awk -v n="$N_CLAIM" '{ r = $NF; sub("/s", "", r); printf "%.6f\n", n / r }' <<<"$out" >>"$TIMES/claimack-pp"
+        else
+            warn "claim+ack: bench_claim_ack $N_CLAIM failed: $(head -c 300 "$P/logs/claimack-pp.err")"
+            ERRORS=$((ERRORS + 1)); ok_pp=0; rm -f "$TIMES/claimack-pp"
+        fi
+    fi
+    if [ "$ok_redis" = 1 ]; then
+        if "$P/redis-fresh.sh" "$P/xadd-claim.resp" 2>>"$P/logs/claimack-redis.err" \
+                && timed claimack-redis "$REDIS_CLI" -s "$R.sock" --pipe <"$P/claim.resp" \
+                && redis_group_done "$N_CLAIM" "claim+ack redis"; then :
+        else
+            warn "claim+ack: the Redis run failed: $(head -c 300 "$P/logs/claimack-redis.err")"
+            ERRORS=$((ERRORS + 1)); ok_redis=0; rm -f "$TIMES/claimack-redis"
+        fi
+    fi
+done
+rm -rf "$CL/store"
 redis_stop
+raw_times claimack-pp "claim+ack: bench_claim_ack, $N_CLAIM cycles, COUNT 1" "$N_CLAIM" cycles
+raw_times claimack-redis "claim+ack: redis-cli --pipe, $N_CLAIM x (XREADGROUP+XACK)" "$N_CLAIM" pairs
 
-t=$(stat_of claimack-pp best)
+rate() { awk -v n="$1" -v t="$2" 'BEGIN{ if (t == "NA") print "NA"; else printf "%.0f", n / t }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "NA" || b == "NA") print "n/a"; else printf "%.2f", a / b }'; }
 verdict_value "claim+ack in process, COUNT 1 (bench_claim_ack)" \
-    "$([ "$t" = NA ] && echo NA || awk -v n="$N_CLAIM" -v t="$t" 'BEGIN{printf "%.0f", n/t}')" ">=" $CLAIM_RATE_TARGET "/s" \
-    "best of $RUNS; $N_CLAIM cycles each on a fresh store (commit not timed)"
+    "$(rate "$N_CLAIM" "$(stat_of claimack-pp best)")" ">=" $CLAIM_RATE_TARGET "/s" \
+    "best of $RUNS; $N_CLAIM cycles each on a fresh store (commit not timed); median $(rate "$N_CLAIM" "$(stat_of claimack-pp median)")/s"
 verdict_ratio "claim+ack in process vs Redis XREADGROUP+XACK (x faster)" claimack-redis claimack-pp best ">=" 3
 t=$(stat_of claimack-redis best)
-[ "$t" = NA ] || info_row "claim+ack: Redis XREADGROUP+XACK pipelined" "$(awk -v n="$N_CLAIM" -v t="$t" 'BEGIN{printf "%.0f /s", n/t}')" \
-    "best of $RUNS: $N_CLAIM pairs in $(ms "$t") through one redis-cli --pipe (unix socket)"
+[ "$t" = NA ] || info_row "claim+ack: Redis XREADGROUP+XACK pipelined" "$(rate "$N_CLAIM" "$t") /s" \
+    "best of $RUNS: $N_CLAIM pairs in $(ms "$t") through one redis-cli --pipe (unix socket); ratio of the medians $(ratio "$(stat_of claimack-redis median)" "$(stat_of claimack-pp median)")"
 
 # ---------------------------------------------------------------------------- 8. claim/ack processes
 # A shell loop of N x (pp-proc T -n p; pp-ack p) over N logs, against N x (redis-cli
 # XREADGROUP ... COUNT 1 STREAMS s >; redis-cli XACK s g ID) on a stream of N entries,
-# and N x (/bin/true; /bin/true) as the fork+exec floor. Same shell (sh), best of RUNS,
-# each from a freshly prepared store / server.
+# and N x (/bin/true; /bin/true) as the fork+exec floor. The same shell (sh) runs each;
+# each starts from a freshly prepared store / server (not timed). The three take turns,
+# LOOP_RUNS rounds; best of LOOP_RUNS each.
 LP=$P/loop
 mkdir -p "$LP"
 awk -v n="$N_LOOP" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"i\":%d}\n", i }' >"$LP/logs.jsonl"
-cat >"$LP/prepare-pp.sh" <<EOF
+cat >"$LP/prepare-pp.sh" <<EOS
 #!/bin/sh
 set -e
 rm -rf '$LP/store'
 PIPEPROC_LOCATION='$LP/store' '$B/pp-commit' -t T --no-sync -q < '$LP/logs.jsonl'
 sync
-EOF
-cat >"$LP/loop-pp.sh" <<EOF
+EOS
+cat >"$LP/loop-pp.sh" <<EOS
 i=0
 while [ \$i -lt $N_LOOP ]; do
-    '$B/pp-proc' T -n p >/dev/null || exit 1
-    '$B/pp-ack' p >/dev/null || exit 1
+    PIPEPROC_LOCATION='$LP/store' '$B/pp-proc' T -n p >/dev/null || exit 1
+    PIPEPROC_LOCATION='$LP/store' '$B/pp-ack' p >/dev/null || exit 1
     i=\$((i + 1))
 done
-EOF
-cat >"$LP/loop-redis.sh" <<EOF
+EOS
+cat >"$LP/loop-redis.sh" <<EOS
 i=1
 while [ \$i -le $N_LOOP ]; do
     '$REDIS_CLI' -s '$R.sock' XREADGROUP GROUP g c COUNT 1 STREAMS s '>' >/dev/null || exit 1
     '$REDIS_CLI' -s '$R.sock' XACK s g \$i-0 >/dev/null || exit 1
     i=\$((i + 1))
 done
-EOF
-cat >"$LP/loop-true.sh" <<EOF
+EOS
+cat >"$LP/loop-true.sh" <<EOS
 i=0
 while [ \$i -lt $N_LOOP ]; do
     /bin/true || exit 1
     /bin/true || exit 1
     i=\$((i + 1))
 done
-EOF
+EOS
 chmod +x "$LP"/*.sh
 resp_xadd "$N_LOOP" "$P/xadd-loop.resp"
 
-if hf loop-pp "procs loop: $N_LOOP x (pp-proc T -n p; pp-ack p)" "$LP/store" "rate:$N_LOOP pairs" -- \
-        --runs $RUNS --prepare "$(q "$LP/prepare-pp.sh")" "sh $(q "$LP/loop-pp.sh")"; then
-    st=$(PIPEPROC_LOCATION=$LP/store "$B/pp-procs" inspect p 2>&1) || true
-    if [ "$(jq -r .lag <<<"$st" 2>/dev/null)" != 0 ] || [[ "$(jq -r .lastAckedRange <<<"$st" 2>/dev/null)" != *-$((N_LOOP - 1)) ]]; then
-        warn "procs loop pp: proc p did not ack every log: $st"
+log "procs loop: $N_LOOP x (pp-proc; pp-ack) vs (redis-cli; redis-cli) vs (/bin/true; /bin/true), $LOOP_RUNS rounds"
+ok_pp=1 ok_redis=1
+for ((i = 1; i <= LOOP_RUNS; i++)); do
+    if [ "$ok_pp" = 1 ]; then
+        if "$LP/prepare-pp.sh" 2>>"$P/logs/loop-pp.err" && timed loop-pp sh "$LP/loop-pp.sh"; then
+            st=$(PIPEPROC_LOCATION=$LP/store "$B/pp-procs" inspect p 2>&1) || true
+            if [ "$(jq -r .lag <<<"$st" 2>/dev/null)" != 0 ] || [[ "$(jq -r .lastAckedRange <<<"$st" 2>/dev/null)" != *-$((N_LOOP - 1)) ]]; then
+                warn "procs loop pp: proc p did not ack every log: $st"
+                ERRORS=$((ERRORS + 1)); ok_pp=0; rm -f "$TIMES/loop-pp"
+            fi
+        else
+            warn "procs loop pp: failed: $(head -c 300 "$P/logs/loop-pp.err")"
+            ERRORS=$((ERRORS + 1)); ok_pp=0; rm -f "$TIMES/loop-pp"
+        fi
     fi
-fi
-if hf loop-redis "procs loop: $N_LOOP x (redis-cli XREADGROUP; redis-cli XACK)" - "rate:$N_LOOP pairs" -- \
-        --runs $RUNS --prepare "$(q "$P/redis-fresh.sh") $(q "$P/xadd-loop.resp")" "sh $(q "$LP/loop-redis.sh")"; then
-    redis_group_done "$N_LOOP" "procs loop redis" || true
-fi
+    if [ "$ok_redis" = 1 ]; then
+        if "$P/redis-fresh.sh" "$P/xadd-loop.resp" 2>>"$P/logs/loop-redis.err" \
+                && timed loop-redis sh "$LP/loop-redis.sh" && redis_group_done "$N_LOOP" "procs loop redis"; then :
+        else
+            warn "procs loop redis: failed: $(head -c 300 "$P/logs/loop-redis.err")"
+            ERRORS=$((ERRORS + 1)); ok_redis=0; rm -f "$TIMES/loop-redis"
+        fi
+    fi
+    timed loop-true sh "$LP/loop-true.sh" || true
+done
 redis_stop
-hf loop-true "procs loop: $N_LOOP x (/bin/true; /bin/true) (floor)" - "rate:$N_LOOP pairs" -- \
-    --runs $RUNS "sh $(q "$LP/loop-true.sh")" || true
+raw_times loop-pp "procs loop: $N_LOOP x (pp-proc T -n p; pp-ack p)" "$N_LOOP" pairs
+raw_times loop-redis "procs loop: $N_LOOP x (redis-cli XREADGROUP; redis-cli XACK)" "$N_LOOP" pairs
+raw_times loop-true "procs loop: $N_LOOP x (/bin/true; /bin/true) (floor)" "$N_LOOP" pairs
+
 verdict_ratio "procs loop: pp-proc+pp-ack vs redis-cli pair (x faster)" loop-redis loop-pp best ">=" 3
-t=$(stat_of loop-pp best)
-[ "$t" = NA ] || info_row "procs loop: pairs/s (pp; redis-cli; /bin/true)" \
-    "$(awk -v n="$N_LOOP" -v t="$t" 'BEGIN{printf "%.0f /s", n/t}')" \
-    "best of $RUNS: pp $(ms "$(stat_of loop-pp best)"), redis-cli $(ms "$(stat_of loop-redis best)"), /bin/true $(ms "$(stat_of loop-true best)") for $N_LOOP pairs; per pair: pp $(awk -v n="$N_LOOP" -v t="$t" 'BEGIN{printf "%.2f ms", t/n*1000}')"
-# What the tools add beyond two fork+execs, pp vs redis-cli: (redis - floor) / (pp - floor).
 a=$(stat_of loop-pp best) b=$(stat_of loop-redis best) c=$(stat_of loop-true best)
+[ "$a" = NA ] || info_row "procs loop: pairs/s (pp; redis-cli; /bin/true)" "$(rate "$N_LOOP" "$a") /s" \
+    "best of $LOOP_RUNS: pp $(ms "$a"), redis-cli $(ms "$b"), /bin/true $(ms "$c") for $N_LOOP pairs; per pair: pp $(awk -v n="$N_LOOP" -v t="$a" 'BEGIN{printf "%.2f ms", t/n*1000}'); ratio of the medians $(ratio "$(stat_of loop-redis median)" "$(stat_of loop-pp median)")"
+# What the tools add beyond two fork+execs, pp vs redis-cli: (redis - floor) / (pp - floor).
 if [ "$a" != NA ] && [ "$b" != NA ] && [ "$c" != NA ]; then
     info_row "procs loop: beyond the fork+exec floor, pp vs redis-cli" \
         "$(awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN{ if (a > c) printf "%.2fx", (b - c) / (a - c); else print "n/a" }')" \
-        "per pair above two /bin/true: pp $(awk -v a="$a" -v c="$c" -v n="$N_LOOP" 'BEGIN{printf "%.2f ms", (a-c)/n*1000}'), redis-cli $(awk -v b="$b" -v c="$c" -v n="$N_LOOP" 'BEGIN{printf "%.2f ms", (b-c)/n*1000}'); best ratio reachable with free tools: redis / floor = $(awk -v b="$b" -v c="$c" 'BEGIN{printf "%.2f", b/c}')"
+        "per pair above two /bin/true: pp $(awk -v a="$a" -v c="$c" -v n="$N_LOOP" 'BEGIN{printf "%.2f ms", (a-c)/n*1000}'), redis-cli $(awk -v b="$b" -v c="$c" -v n="$N_LOOP" 'BEGIN{printf "%.2f ms", (b-c)/n*1000}'); with tools that cost nothing beyond fork+exec the ratio would be redis / floor = $(ratio "$b" "$c")"
 fi
 
 # ---------------------------------------------------------------------------- 9. wake latency
@@ -455,41 +505,42 @@ fi
 GC=$P/gc
 COPY=$GC/store
 mkdir -p "$GC"
-cat >"$GC/prepare.sh" <<EOF
+cat >"$GC/prepare.sh" <<EOS
 #!/bin/sh
+# prepare.sh [DIR]: a fresh copy of the seek store in DIR (default $COPY) with proc g set up
 set -e
-rm -rf '$COPY'
-cp -a '$SEEK_ST' '$COPY'
-export PIPEPROC_LOCATION='$COPY'
-'$B/pp-proc' seek -n g -o ':$((N90 - 1))' --format id >'$GC/claim1'
+d=\${1:-'$COPY'}
+rm -rf "\$d"
+cp -a '$SEEK_ST' "\$d"
+export PIPEPROC_LOCATION="\$d"
+'$B/pp-proc' seek -n g -o ':$((N90 - 1))' --format id >/dev/null
 '$B/pp-ack' g >/dev/null
-'$B/pp-proc' seek -n g --format id >'$GC/claim2'
+'$B/pp-proc' seek -n g --format id >/dev/null
 '$B/pp-ack' g >/dev/null
 sync
-EOF
+EOS
 chmod +x "$GC/prepare.sh"
 
 if [ "$SEEK_READY" = 1 ]; then
-    log "gc: preparing a copy of the $N_SEEK-log topic"
-    if "$GC/prepare.sh" 2>"$P/logs/gc-prepare.err"; then
+    log "gc: preparing two copies of the $N_SEEK-log topic"
+    BEFORE=$GC/before   # stays uncollected: pp-length before GC
+    if "$GC/prepare.sh" "$BEFORE" 2>"$P/logs/gc-prepare.err" && "$GC/prepare.sh" 2>>"$P/logs/gc-prepare.err"; then
         prev=$(PIPEPROC_LOCATION=$COPY "$B/pp-procs" inspect g 2>&1 | jq -r .previousClaimedRange 2>/dev/null) || true
         [[ "$prev" == *-$N90..*-$N90 ]] || warn "gc: proc g's previousClaimedRange is '$prev', expected sequence $N90"
+        got=$(pp_length "$BEFORE" seek); [ "$got" = "$N_SEEK" ] || warn "gc: pp-length before GC = '$got', expected $N_SEEK"
         BYTES_BEFORE=$(dsize "$COPY")
-        hf gc-len-before "gc: pp-length seek, $N_SEEK logs, before GC" "$COPY" - -- \
-            -N --warmup 3 --runs $LEN_RUNS "$(q "$B/pp-length") seek" || true
-        got=$(pp_length "$COPY" seek); [ "$got" = "$N_SEEK" ] || warn "gc: pp-length before GC = '$got', expected $N_SEEK"
 
         # One run to check what is collected (not timed by hyperfine; its wall time is a note).
-        t0=$(date +%s%N)
+        t0=$EPOCHREALTIME
         if gcj=$(PIPEPROC_LOCATION=$COPY "$B/pp-gc" --min-prune-time 0 --json 2>"$P/logs/gc-check.err"); then
-            t1=$(date +%s%N)
+            t1=$EPOCHREALTIME
             echo "$gcj" >"$P/logs/gc-check.json"
             coll=$(jq -r 'select(.topic=="seek") | .collected' <<<"$gcj")
             first=$(jq -r 'select(.topic=="seek") | .first' <<<"$gcj")
             freed=$(jq -r 'select(.topic=="seek") | .bytesFreed' <<<"$gcj")
             [ "$coll" = "$N90" ] && [[ "$first" == *-$N90 ]] \
                 || warn "gc: pp-gc --json says collected '$coll', first '$first'; expected $N90 and sequence $N90"
-            NOTES+=("gc: check run before the timed ones (pp-gc --json, one run, $(( (t1 - t0) / 1000000 )) ms wall): collected $coll, first kept $first, bytesFreed $freed; store $BYTES_BEFORE -> $(dsize "$COPY") bytes (du)")
+            NOTES+=("gc: check run before the timed ones (pp-gc --json, $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)*1000}') ms wall): collected $coll, first kept $first, bytesFreed $freed; store $BYTES_BEFORE -> $(dsize "$COPY") bytes (du)")
         else
             warn "gc: pp-gc --min-prune-time 0 --json failed: $(head -c 300 "$P/logs/gc-check.err")"
             ERRORS=$((ERRORS + 1))
@@ -500,12 +551,20 @@ if [ "$SEEK_READY" = 1 ]; then
         got=$(pp_length "$COPY" seek); [ "$got" = "$KEPT" ] || warn "gc: pp-length after GC = '$got', expected $KEPT"
         got=$(PIPEPROC_LOCATION=$COPY "$B/pp-range" seek -l 1 --format body 2>&1) || true
         [ "$got" = "{\"i\":$N90}" ] || warn "gc: the first log after GC is '$got', expected {\"i\":$N90}"
-        hf gc-len-after "gc: pp-length seek, $KEPT logs, after GC" "$COPY" - -- \
-            -N --warmup 3 --runs $LEN_RUNS "$(q "$B/pp-length") seek" || true
+
+        # pp-length on the uncollected and the collected copy, in alternating blocks.
+        log "gc: pp-length before / after GC, $LEN_RUNS runs each in alternating blocks"
+        for ((i = 0; i < LEN_RUNS / LEN_BLOCK; i++)); do
+            hf_times gc-len-before "$BEFORE" "$B/pp-length seek" || { warn "gc: pp-length (before) failed"; break; }
+            hf_times gc-len-after "$COPY" "$B/pp-length seek" || { warn "gc: pp-length (after) failed"; break; }
+        done
+        raw_times gc-len-before "gc: pp-length seek, $N_SEEK logs, before GC" - -
+        raw_times gc-len-after "gc: pp-length seek, $KEPT logs, after GC" - -
         hf gc-noop "gc: pp-gc --min-prune-time 0 with nothing to collect" "$COPY" - -- \
             -N --warmup 2 --runs $LEN_RUNS "$(q "$B/pp-gc") --min-prune-time 0" || true
+        rm -rf "$BEFORE"
     else
-        warn "gc: preparing the copy failed: $(head -c 300 "$P/logs/gc-prepare.err")"
+        warn "gc: preparing the copies failed: $(head -c 300 "$P/logs/gc-prepare.err")"
         ERRORS=$((ERRORS + 1))
     fi
 fi
@@ -516,7 +575,7 @@ verdict_value "gc: pp-gc collecting 90% of $GLABEL logs (median wall)" \
 verdict_ratio "gc: pp-length after / before GC (median)" gc-len-after gc-len-before median "<=" 1.5
 t=$(stat_of gc-noop median)
 [ "$t" = NA ] || info_row "gc: pp-gc with nothing to collect (median)" "$(ms "$t")" \
-    "the same store after the GC; pp-length medians: before $(ms "$(stat_of gc-len-before median)"), after $(ms "$(stat_of gc-len-after median)")"
+    "the collected store; pp-length medians: before $(ms "$(stat_of gc-len-before median)"), after $(ms "$(stat_of gc-len-after median)")"
 
 # ---------------------------------------------------------------------------- report
 NOTES+=("procs: in-process $N_CLAIM cycles; process loop $N_LOOP pairs; wake $N_WAKE rounds (settle $WAKE_SETTLE_MS ms); GC over $N_SEEK logs; load average $LOAD_START at the start of procs.sh, $(cut -d' ' -f1-3 /proc/loadavg) at its end")

@@ -49,19 +49,20 @@ struct TopicReader::Segment {
   uint64_t base = 0;
   std::string path;
   posix::Fd fd;
-  // The sparse index, mapped. Entries at or beyond the head are ignored.
-  const char* idx = nullptr;
-  size_t idx_len = 0;
+  // The sparse index, read (not mapped: recovery may cut the file under a reader, and a
+  // mapped page past the new end would fault). Entries at or beyond the head are ignored;
+  // an entry is checked against the record it points at before it is trusted.
+  std::string idx;           // the file's bytes (header included) as last read
+  std::vector<bool> checked; // entries already checked against their records
   bool idx_tried = false;
-  uint64_t idx_for_end = 0;  // head.end when the index was mapped
+  uint64_t idx_for_end = 0;  // head.end when the index was last read
   Mapping win;               // the last window of records mapped
   uint64_t win_off = 0, win_len = 0;
-  ~Segment() {
-    if (idx) ::munmap(const_cast<char*>(idx), idx_len);
+  size_t entries() const {
+    return idx.size() > kIndexHeaderSize ? (idx.size() - kIndexHeaderSize) / kIndexEntrySize : 0;
   }
-  size_t entries() const { return idx_len > kIndexHeaderSize ? (idx_len - kIndexHeaderSize) / kIndexEntrySize : 0; }
   std::optional<IndexEntry> entry(size_t i) const {
-    return decode_index_entry(idx + kIndexHeaderSize + i * kIndexEntrySize);
+    return decode_index_entry(idx.data() + kIndexHeaderSize + i * kIndexEntrySize);
   }
 };
 
@@ -137,46 +138,67 @@ Result<TopicReader::Segment*> TopicReader::segment_for(uint64_t seq) {
 Status TopicReader::read_index(Segment& seg) {
   bool last = seg.base == head_->seg_base;
   if (seg.idx_tried && !(last && seg.idx_for_end != head_->end)) return {};
-  if (seg.idx) ::munmap(const_cast<char*>(seg.idx), seg.idx_len);
-  seg.idx = nullptr;
-  seg.idx_len = 0;
+  bool again = seg.idx_tried;
   seg.idx_tried = true;
   seg.idx_for_end = head_->end;
   std::string path = store_.topic_dir(name_) + "/" + segment_file_name(seg.base, ".idx");
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};  // no index: scan from the segment start
+  if (fd < 0) {  // no index: scan from the segment start
+    seg.idx.clear();
+    return {};
+  }
   off_t len = ::lseek(fd, 0, SEEK_END);
-  if (len >= static_cast<off_t>(kIndexHeaderSize)) {
-    void* p = ::mmap(nullptr, static_cast<size_t>(len), PROT_READ, MAP_SHARED, fd, 0);
-    if (p != MAP_FAILED) {
-      seg.idx = static_cast<const char*>(p);
-      seg.idx_len = static_cast<size_t>(len);
-      if (decode_file_header(seg.idx, kIndexMagic, kIndexVersion) != seg.base) {
-        ::munmap(p, seg.idx_len);  // unreadable or foreign: ignore it
-        seg.idx = nullptr;
-        seg.idx_len = 0;
-      }
-    }
+  size_t have = again ? seg.idx.size() : 0;
+  if (len < static_cast<off_t>(have) || have < kIndexHeaderSize) have = 0;  // cut or new: read it all
+  size_t want = len > 0 ? static_cast<size_t>(len) : 0;
+  want -= (want - kIndexHeaderSize * (want >= kIndexHeaderSize)) % kIndexEntrySize * (want >= kIndexHeaderSize);
+  seg.idx.resize(std::max(want, have));
+  if (want > have) {
+    auto n = posix::pread_full(fd, seg.idx.data() + have, want - have, have, path);
+    seg.idx.resize(n.ok() ? have + *n : have);
   }
   ::close(fd);
+  if (seg.idx.size() < kIndexHeaderSize || decode_file_header(seg.idx.data(), kIndexMagic, kIndexVersion) != seg.base)
+    seg.idx.clear();  // unreadable or foreign: ignored
+  if (have == 0) seg.checked.clear();
+  seg.checked.resize(seg.entries(), false);
   return {};
 }
 
 // Offset of a record at or before seq in seg, from the index (header end if none).
-Result<uint64_t> TopicReader::offset_for(Segment& seg, uint64_t seq) {
+// check: make sure the record there is the one the entry names (once per entry).
+Result<uint64_t> TopicReader::offset_for(Segment& seg, uint64_t seq, bool check) {
   PP_RETURN_IF_ERROR(read_index(seg));
   size_t lo = 0, hi = seg.entries();  // find the last entry with entry.seq <= seq
   uint64_t best = kSegmentHeaderSize;
+  size_t best_i = SIZE_MAX;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     auto e = seg.entry(mid);
-    if (!e) return kSegmentHeaderSize;  // a damaged index is ignored: scan
+    if (!e) return uint64_t{kSegmentHeaderSize};  // a damaged index is ignored: scan
     if (e->seq <= seq && e->seq < head_->end) {
       best = e->offset;
+      best_i = mid;
       lo = mid + 1;
     } else {
       hi = mid;
     }
+  }
+  if (check && best_i != SIZE_MAX && !seg.checked[best_i]) {
+    // A stale index (cut and rewritten by recovery) must not send a scan into the middle
+    // of a record: the record at the offset must be the one the entry names.
+    char hdr[kRecordHeaderSize];
+    auto n = posix::pread_full(seg.fd.get(), hdr, sizeof hdr, best, seg.path);
+    if (!n.ok()) return n.status();
+    auto e = seg.entry(best_i);
+    if (*n != sizeof hdr || get_u64(hdr + 16) != e->seq || get_u64(hdr + 24) != e->ts ||
+        get_u32(hdr + 12) != static_cast<uint32_t>(RecordKind::log)) {
+      seg.idx.clear();
+      seg.checked.clear();
+      seg.idx_tried = false;  // read it afresh next time
+      return uint64_t{kSegmentHeaderSize};
+    }
+    seg.checked[best_i] = true;
   }
   return best;
 }
@@ -230,7 +252,7 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
         uint64_t map_end = std::min(limit, map_at + (bulk ? (4u << 20) : (1u << 20)));
         if (to < next_base) {
           // Map no further than the index says `to` lies (plus one interval's slack).
-          auto end_off = offset_for(seg, to);
+          auto end_off = offset_for(seg, to, false);
           if (end_off.ok()) map_end = std::min(map_end, std::max(*end_off + 2 * kIndexInterval, pos + page));
           map_end = std::min(map_end, limit);
         }

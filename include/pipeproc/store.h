@@ -206,7 +206,7 @@ class TopicReader {
   struct Segment;
   Status load_segments();
   Result<Segment*> segment_for(uint64_t seq);
-  Result<uint64_t> offset_for(Segment& seg, uint64_t seq);
+  Result<uint64_t> offset_for(Segment& seg, uint64_t seq, bool check = true);
   Status read_index(Segment& seg);
 
   Store& store_;

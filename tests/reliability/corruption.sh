@@ -20,16 +20,16 @@
 #     before the last record must be reported (exit 74, corrupt_record), never replaced
 #     by a silently shorter store; damage in the last record may drop it as a torn write.
 #
-# Quick: 40 record + 6 header + 20 index + 20 + 3 journal flips; long: 10 times as many.
+# Quick: 30 record + 4 header + 15 index + 15 + 3 journal flips; long: about 13 times as many.
 # Environment: PP_BIN.
 
 source "$(dirname "$0")/lib.sh"
 rel_parse_args "$@"
 
-N_REC=$(long_or 400 40)
-N_HDR=$(long_or 60 6)
-N_IDX=$(long_or 200 20)
-N_JNL=$(long_or 200 20)
+N_REC=$(long_or 400 30)
+N_HDR=$(long_or 60 4)
+N_IDX=$(long_or 200 15)
+N_JNL=$(long_or 200 15)
 N_JLEN=$(long_or 20 3)
 
 PRISTINE="$REL_WORK/pristine"

@@ -56,11 +56,11 @@ rel_parse_args() {
     # them vanish or change under the test.
     mkdir -p "$REL_WORK/bin"
     local try
-    for ((try = 0; try < 60; try++)); do
+    for ((try = 0; try < 180; try++)); do
         rel_copy_tools && break
         sleep 1 # a build is in progress
     done
-    ((try < 60)) || { echo "$REL_NAME: could not copy working tools from $PP_BIN" >&2; exit 2; }
+    ((try < 180)) || { echo "$REL_NAME: could not copy working tools from $PP_BIN (a build going on for 3 minutes?)" >&2; exit 2; }
     PATH="$REL_WORK/bin:$PATH"
     # Nothing may fall back to the real user's state directory.
     unset PIPEPROC_NAMESPACE PIPEPROC_HOME PIPEPROC_CONNECT PIPEPROC_CONNECT_TIMEOUT \
@@ -77,7 +77,10 @@ rel_parse_args() {
 }
 
 rel_copy_tools() {
-    local tool
+    local tool newest
+    # A build in progress: wait (bounded by the caller) until nothing changed for 5 s.
+    newest=$(find "$PP_BIN" "$PP_BIN/../libexec" -maxdepth 2 -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
+    (($(date +%s) - ${newest%.*} >= 5)) || return 1
     rm -rf "$REL_WORK"/bin/* "$REL_WORK/libexec"
     cp -p "$PP_BIN"/pp "$PP_BIN"/pp-* "$REL_WORK/bin/" 2>/dev/null || return 1
     # Helpers the tools run from BINDIR/../libexec.
@@ -85,6 +88,9 @@ rel_copy_tools() {
     for tool in pp-commit pp-range pp-length pp-check pp-proc pp-ack pp-procs pp-gc pp-wait; do
         "$REL_WORK/bin/$tool" --version >/dev/null 2>&1 || return 1
     done
+    # The copy is complete: same file list and sizes as the source.
+    [[ $(cd "$PP_BIN/.." && find bin libexec -path 'bin/pp*' -o -path 'libexec/*' -type f 2>/dev/null | sort | xargs -r stat -c '%n %s') == \
+        $(cd "$REL_WORK" && find bin libexec -path 'bin/pp*' -o -path 'libexec/*' -type f 2>/dev/null | sort | xargs -r stat -c '%n %s') ]]
 }
 
 rel_cleanup() {

@@ -3,7 +3,7 @@
 #
 # 8 writers (batches of 1-5 logs {"w":W,"n":N} into topics t0..t3, two writers per topic,
 # every third batch --no-sync), 4 `pp-range tX --follow` readers started before the
-# topics exist, 3 procs P0..P2 (claim 1-5 logs of t0..t2, pp-ack --commit one {"src":ID}
+# topics exist, 3 procs P0..P2 (claim 1-10 logs of t0..t2, pp-ack --commit one {"src":ID}
 # each into out0..out2), and a pp-gc loop, with small segments so that segments roll and
 # the GC deletes them under the readers. Quick: 20 s; long: 30 min.
 #
@@ -45,7 +45,7 @@ proc() {
     RANDOM=$((REL_SEED + 100 + j))
     while [[ ! -e $D/stop.procs ]]; do
         rc=0
-        pp-proc "t$j" -n "P$j" -c $((RANDOM % 5 + 1)) --format id -w 300 >"$D/p$j.claim" 2>"$D/p$j.claim.stderr" || rc=$?
+        pp-proc "t$j" -n "P$j" -c $((RANDOM % 10 + 1)) --format id -w 300 >"$D/p$j.claim" 2>"$D/p$j.claim.stderr" || rc=$?
         ((rc == 124)) && continue # nothing came within 300 ms: not an error
         cat "$D/p$j.claim.stderr" >>"$D/p$j.err"
         ((rc == 0)) || { echo "pp-proc exited $rc" >>"$D/p$j.failed"; return 1; }
@@ -126,6 +126,7 @@ committed=$(cat "$D"/w*.ids | wc -l)
 rel_log "writers stopped: $committed logs committed; waiting for the procs"
 rel_run "$REL_WORK/o" "$REL_WORK/e" pp-wait P0 P1 P2 --timeout 60000
 ((rc == 0)) && rel_pass || rel_fail "pp-wait P0 P1 P2 exited $rc: the procs did not catch up" "$(cat "$REL_WORK/e")"
+rel_log "procs caught up; stopping the loops"
 touch "$D/stop.procs"
 for p in "${procs[@]}"; do wait_pid_bounded 30 "$p" || rel_fail "proc loop $p did not stop"; done
 touch "$D/stop.gc"
@@ -147,6 +148,7 @@ for p in "${readers[@]}"; do
     wait_pid_bounded 10 "$p" || { rel_fail "reader $p ignored SIGTERM for 10 s"; kill -9 "$p"; }
 done
 
+rel_log "readers caught up and stopped; verifying"
 expect_rc 0 "pp-check after the soak" pp-check
 pyrel soak-verify --dir "$D" --writers 8 --procs 3 >"$REL_WORK/verify" 2>&1 || rel_fail "soak verdict" "$(grep -m 20 "^FAIL\|^    " "$REL_WORK/verify")"
 grep -v '^FAIL' "$REL_WORK/verify" | while IFS= read -r l; do rel_log "$l"; done

@@ -291,16 +291,20 @@ raw_times() {  # KEY LABEL N UNIT (N "-": no rate note)
     read -r n best med worst < <(sort -g "$f" | awk '{a[NR]=$1} END{m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; print NR, a[1], m, a[NR]}')
     raw_row "$1" "$2" "$n" "$best" "$med" "$worst" "$(awk -v n="$3" -v t="$best" -v u="$4" 'BEGIN{ if (n != "-") printf "%.0f %s/s", n/t, u }')"
 }
-# hf_times KEY LOCATION CMD: one block of LEN_BLOCK hyperfine -N runs (1 warm-up) of CMD
-# with PIPEPROC_LOCATION=LOCATION; the times go to $TIMES/KEY (blocks of two commands
-# alternate, as timed does, at hyperfine's precision).
+# hf_times KEY LOCATION RUNS WARMUP CMD [PREPARE]: one block of RUNS hyperfine -N runs of
+# CMD with PIPEPROC_LOCATION=LOCATION ("-": unset); the times go to $TIMES/KEY. Blocks of
+# two commands alternate, as with timed, at hyperfine's precision.
 hf_times() {
-    local key=$1 json=$P/hf/$1.block.json
-    PIPEPROC_LOCATION=$2 hyperfine -N --style basic --warmup 1 --runs "$LEN_BLOCK" --export-json "$json" "$3" \
+    local key=$1 json=$P/hf/$1.block.json envv=() prep=()
+    [ "$2" = - ] || envv=(PIPEPROC_LOCATION="$2")
+    [ -z "${6:-}" ] || prep=(--prepare "$6")
+    env "${envv[@]}" hyperfine -N --style basic --warmup "$4" --runs "$3" "${prep[@]}" --export-json "$json" "$5" \
         >>"$P/logs/$key.log" 2>&1 || return 1
     jq -r '.results[0].times[]' "$json" >>"$TIMES/$key"
 }
 
+rate() { awk -v n="$1" -v t="$2" 'BEGIN{ if (t == "NA") print "NA"; else printf "%.0f", n / t }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "NA" || b == "NA") print "n/a"; else printf "%.2f", a / b }'; }
 ms() { awk -v t="$1" 'BEGIN{ if (t == "NA") print "n/a"; else printf "%.3f ms", t * 1000 }'; }
 dsize() { du -sb "$1" | cut -f1; }
 
@@ -344,8 +348,6 @@ redis_stop
 raw_times claimack-pp "claim+ack: bench_claim_ack, $N_CLAIM cycles, COUNT 1" "$N_CLAIM" cycles
 raw_times claimack-redis "claim+ack: redis-cli --pipe, $N_CLAIM x (XREADGROUP+XACK)" "$N_CLAIM" pairs
 
-rate() { awk -v n="$1" -v t="$2" 'BEGIN{ if (t == "NA") print "NA"; else printf "%.0f", n / t }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "NA" || b == "NA") print "n/a"; else printf "%.2f", a / b }'; }
 verdict_value "claim+ack in process, COUNT 1 (bench_claim_ack)" \
     "$(rate "$N_CLAIM" "$(stat_of claimack-pp best)")" ">=" $CLAIM_RATE_TARGET "/s" \
     "best of $RUNS; $N_CLAIM cycles each on a fresh store (commit not timed); median $(rate "$N_CLAIM" "$(stat_of claimack-pp median)")/s"
@@ -546,8 +548,27 @@ if [ "$SEEK_READY" = 1 ]; then
             ERRORS=$((ERRORS + 1))
         fi
 
-        hf "gc-$GLABEL" "gc: pp-gc --min-prune-time 0, $N90 of $N_SEEK logs go" "$COPY" - -- \
-            -N --runs $GC_RUNS --prepare "$(q "$GC/prepare.sh")" "$(q "$B/pp-gc") --min-prune-time 0" || true
+        # The files the GC deleted (in the uncollected copy, not in the collected one): the
+        # baseline removes the same files with rm from a fresh copy.
+        mapfile -t DEAD < <(comm -23 <(cd "$BEFORE" && find . -type f | sort) <(cd "$COPY" && find . -type f | sort) | sed 's|^\./||')
+        RMCMD=rm
+        for f in "${DEAD[@]}"; do RMCMD+=" $(q "$COPY/$f")"; done
+        DEAD_BYTES=0
+        for f in "${DEAD[@]}"; do DEAD_BYTES=$((DEAD_BYTES + $(stat -c %s "$BEFORE/$f"))); done
+        NOTES+=("gc: the GC deleted ${#DEAD[@]} file(s), $DEAD_BYTES bytes; the rm baseline deletes the same files from a fresh copy")
+
+        # pp-gc and rm take turns, each on a fresh copy (hyperfine --prepare: cp -a, proc g, sync);
+        # rm first, so that the copy left at the end is the one pp-gc collected.
+        log "gc: pp-gc --min-prune-time 0 vs rm of the same files, $GC_RUNS rounds"
+        for ((i = 0; i < GC_RUNS; i++)); do
+            if [ ${#DEAD[@]} -gt 0 ]; then
+                hf_times gc-rm - 1 0 "$RMCMD" "$(q "$GC/prepare.sh")" || { warn "gc: rm baseline failed"; DEAD=(); }
+            fi
+            hf_times "gc-$GLABEL" "$COPY" 1 0 "$(q "$B/pp-gc") --min-prune-time 0" "$(q "$GC/prepare.sh")" \
+                || { warn "gc: pp-gc failed; see $P/logs/gc-$GLABEL.log"; ERRORS=$((ERRORS + 1)); rm -f "$TIMES/gc-$GLABEL"; break; }
+        done
+        raw_times "gc-$GLABEL" "gc: pp-gc --min-prune-time 0, $N90 of $N_SEEK logs go" - -
+        raw_times gc-rm "gc: rm of the ${#DEAD[@]} files pp-gc deletes ($((DEAD_BYTES / 1000000)) MB)" - -
         got=$(pp_length "$COPY" seek); [ "$got" = "$KEPT" ] || warn "gc: pp-length after GC = '$got', expected $KEPT"
         got=$(PIPEPROC_LOCATION=$COPY "$B/pp-range" seek -l 1 --format body 2>&1) || true
         [ "$got" = "{\"i\":$N90}" ] || warn "gc: the first log after GC is '$got', expected {\"i\":$N90}"
@@ -555,8 +576,8 @@ if [ "$SEEK_READY" = 1 ]; then
         # pp-length on the uncollected and the collected copy, in alternating blocks.
         log "gc: pp-length before / after GC, $LEN_RUNS runs each in alternating blocks"
         for ((i = 0; i < LEN_RUNS / LEN_BLOCK; i++)); do
-            hf_times gc-len-before "$BEFORE" "$B/pp-length seek" || { warn "gc: pp-length (before) failed"; break; }
-            hf_times gc-len-after "$COPY" "$B/pp-length seek" || { warn "gc: pp-length (after) failed"; break; }
+            hf_times gc-len-before "$BEFORE" "$LEN_BLOCK" 1 "$(q "$B/pp-length") seek" || { warn "gc: pp-length (before) failed"; break; }
+            hf_times gc-len-after "$COPY" "$LEN_BLOCK" 1 "$(q "$B/pp-length") seek" || { warn "gc: pp-length (after) failed"; break; }
         done
         raw_times gc-len-before "gc: pp-length seek, $N_SEEK logs, before GC" - -
         raw_times gc-len-after "gc: pp-length seek, $KEPT logs, after GC" - -
@@ -576,6 +597,9 @@ verdict_ratio "gc: pp-length after / before GC (median)" gc-len-after gc-len-bef
 t=$(stat_of gc-noop median)
 [ "$t" = NA ] || info_row "gc: pp-gc with nothing to collect (median)" "$(ms "$t")" \
     "the collected store; pp-length medians: before $(ms "$(stat_of gc-len-before median)"), after $(ms "$(stat_of gc-len-after median)")"
+t=$(stat_of gc-rm median)
+[ "$t" = NA ] || info_row "gc: rm of the deleted files (median)" "$(ms "$t")" \
+    "the file system's share: pp-gc / rm medians = $(ratio "$(stat_of "gc-$GLABEL" median)" "$t"), best $(ms "$(stat_of gc-rm best)")"
 
 # ---------------------------------------------------------------------------- report
 NOTES+=("procs: in-process $N_CLAIM cycles; process loop $N_LOOP pairs; wake $N_WAKE rounds (settle $WAKE_SETTLE_MS ms); GC over $N_SEEK logs; load average $LOAD_START at the start of procs.sh, $(cut -d' ' -f1-3 /proc/loadavg) at its end")

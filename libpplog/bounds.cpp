@@ -51,7 +51,7 @@ Result<uint64_t> first_from(TopicReader& r, const Bound& b, bool strict) {
       if (b.seq < r.start() || b.seq >= r.end())
         return Status(Code::sequence_not_found,
                       "topic '" + r.name() + "' holds no sequence " + std::to_string(b.seq));
-      return strict ? b.seq + 1 : b.seq;
+      return strict ? b.seq + 1 : b.seq;  // b.seq < end: no overflow
     case Bound::Kind::timestamp:
       return r.seq_at_or_after(b.ts, strict);
     case Bound::Kind::id: {
@@ -60,7 +60,8 @@ Result<uint64_t> first_from(TopicReader& r, const Bound& b, bool strict) {
       if (!lb.ok()) return lb;
       auto ub = r.seq_at_or_after(b.ts, true);
       if (!ub.ok()) return ub;
-      uint64_t s = strict ? b.seq + 1 : b.seq;
+      // The first log after (ts, UINT64_MAX) is the first with a later timestamp.
+      uint64_t s = strict ? (b.seq == UINT64_MAX ? UINT64_MAX : b.seq + 1) : b.seq;
       return std::clamp(s, *lb, std::max(*lb, *ub));
     }
   }

@@ -201,13 +201,22 @@ size_t JsonValidator::validate(std::span<const Line> lines, Status* err) {
   size_t ok = 0;  // lines known good
   simdjson::dom::document_stream stream;
   size_t batch = std::max<size_t>(len + 1, 1 << 16);
-  if (!impl_->many.parse_many(reinterpret_cast<const uint8_t*>(base), len, batch).get(stream)) {
+  // The fast path is only trusted on valid UTF-8 (on a batch that is not, simdjson 3.0's
+  // parse_many was seen to hand out "3{" as the document 3), and a scalar document must be
+  // exactly its token.
+  if (simdjson::validate_utf8(base, len) &&
+      !impl_->many.parse_many(reinterpret_cast<const uint8_t*>(base), len, batch).get(stream)) {
     for (auto it = stream.begin(); it != stream.end() && ok < lines.size(); ++it) {
       simdjson::dom::element e;
       if ((*it).get(e)) break;
       const Line& l = lines[ok];
       if (it.current_index() != static_cast<size_t>(l.text.data() - base) || it.source().size() != l.text.size())
         break;
+      if (!e.is_object() && !e.is_array() && !e.is_string()) {
+        std::string_view t = l.text;
+        bool exact = e.is_null() ? t == "null" : e.is_bool() ? (t == "true" || t == "false") : is_json_number(t);
+        if (!exact) break;
+      }
       ++ok;
     }
   }
@@ -231,7 +240,10 @@ Status JsonValidator::envelope(std::string_view text, std::string_view* topic, s
     *body = raw_member(text, "body");
     if (t.size() < 2 || t.front() != '"' || body->empty())
       return Status(Code::invalid_envelope, R"(an envelope is {"topic":"name","body":...})");
-    *topic = t.substr(1, t.size() - 2);
+    // The topic's string value (escapes resolved), parsed on its own.
+    simdjson::dom::element te;
+    if (impl_->one.parse(t.data(), t.size(), true).get(te) || te.get(*topic))
+      return Status(Code::invalid_envelope, R"(the envelope has no "topic" string)");
     return {};
   }
   simdjson::dom::object obj;

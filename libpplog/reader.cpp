@@ -188,10 +188,10 @@ Result<uint64_t> TopicReader::offset_for(Segment& seg, uint64_t seq, bool check)
     // A stale index (cut and rewritten by recovery) must not send a scan into the middle
     // of a record: the record at the offset must be the one the entry names.
     char hdr[kRecordHeaderSize];
-    auto n = posix::pread_full(seg.fd.get(), hdr, sizeof hdr, best, seg.path);
-    if (!n.ok()) return n.status();
+    auto n = best < (1ull << 62) ? posix::pread_full(seg.fd.get(), hdr, sizeof hdr, best, seg.path)
+                                 : Result<size_t>(size_t{0});
     auto e = seg.entry(best_i);
-    if (*n != sizeof hdr || get_u64(hdr + 16) != e->seq || get_u64(hdr + 24) != e->ts ||
+    if (!n.ok() || *n != sizeof hdr || get_u64(hdr + 16) != e->seq || get_u64(hdr + 24) != e->ts ||
         get_u32(hdr + 12) != static_cast<uint32_t>(RecordKind::log)) {
       seg.idx.clear();
       seg.checked.clear();
@@ -385,14 +385,24 @@ Result<uint64_t> TopicReader::seq_at_or_after(uint64_t ts, bool strict) {
     }
   }
   uint64_t answer = head_->end;
-  bool found = false;
+  bool first = true, misled = false;
   PP_RETURN_IF_ERROR(scan(from, head_->end, [&](const LogView& v) {
-    if (before(v.id.ts)) return true;
+    if (first && !before(v.id.ts) && v.id.seq > std::max(pick->base, head_->start)) misled = true;
+    first = false;
+    if (misled || before(v.id.ts)) return misled ? false : true;
     answer = v.id.seq;
-    found = true;
     return false;
   }));
-  (void)found;
+  if (misled) {
+    // The index entry said its log comes before the answer, the log says otherwise: the
+    // entry lies (damaged, yet with a valid checksum). Scan the segment from its start.
+    answer = head_->end;
+    PP_RETURN_IF_ERROR(scan(pick->base, head_->end, [&](const LogView& v) {
+      if (before(v.id.ts)) return true;
+      answer = v.id.seq;
+      return false;
+    }));
+  }
   return std::max(answer, head_->start);
 }
 

@@ -42,7 +42,8 @@ void encode_file_header(char out[32], uint64_t magic, uint32_t version, uint64_t
 }
 
 std::optional<uint64_t> decode_file_header(const char in[32], uint64_t magic, uint32_t version) {
-  if (get_u64(in) != magic || get_u32(in + 8) != version || get_u64(in + 24) != checksum(in, 24))
+  if (get_u64(in) != magic || get_u32(in + 8) != version || get_u32(in + 12) != 0 ||
+      get_u64(in + 24) != checksum(in, 24))
     return std::nullopt;
   return get_u64(in + 16);
 }

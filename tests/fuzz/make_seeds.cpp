@@ -157,9 +157,9 @@ int main(int argc, char** argv) {
   // lowered by 30: seq_at_or_after(1002) answers 4 where the logs say 3.
   seed("fuzz_index_store", "regress-seq-at-or-after-trusts-index-ts",
        std::string{0, 1, 0} + built_entry(4, 2, 0, -30, 0));
-  // Segment 2's index: an entry whose offset is below 0 (>= 2^63 as u64): scan_reverse
+  // Segment 2's index: an entry whose offset is below 0 (>= 2^63 as u64): the reader
   // preads there and fails with io_error (EINVAL) instead of ignoring the index.
-  seed("fuzz_index_store", "regress-scan-reverse-offset-over-2p63",
+  seed("fuzz_index_store", "regress-index-offset-over-2p63-is-io-error",
        std::string{2, 1, 0} + built_entry(3, 4, 0, 0, -32670));
   // An envelope whose body the DOM cannot hold: the topic comes back with its escapes.
   seed("fuzz_jsonl", "regress-envelope-topic-escapes-next-to-huge-number",

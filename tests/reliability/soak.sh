@@ -12,7 +12,8 @@
 # logs appear in the order it wrote them; every proc caught up (pp-wait), its acked count
 # equals the logs of its output topic, which name the inputs in order; pp-check is clean;
 # the readers' memory (VmRSS, RssAnon from /proc/PID/status) and open files
-# (/proc/PID/fd) are flat between the first and the last quarter of the run.
+# (/proc/PID/fd) are flat between the first and the last quarter of the run, and after a
+# last pp-gc no reader keeps a deleted segment file open.
 # Environment: PP_SOAK_SECONDS overrides the duration.
 
 source "$(dirname "$0")/lib.sh"
@@ -21,7 +22,7 @@ rel_parse_args "$@"
 SECONDS_RUN=${PP_SOAK_SECONDS:-$(long_or 1800 20)}
 SAMPLE_MS=$(long_or 5000 500)
 MIN_PRUNE=$(long_or 30000 5000)
-export PIPEPROC_LOCATION="$REL_WORK/store" PIPEPROC_SEGMENT_BYTES=32768
+export PIPEPROC_LOCATION="$REL_WORK/store" PIPEPROC_SEGMENT_BYTES=8192
 D="$REL_WORK/soak"
 mkdir -p "$D"
 
@@ -143,6 +144,28 @@ for x in 0 1 2 3; do
     wait_for 30 reader_done "$x" $((want - 1)) ||
         rel_fail "reader of t$x did not reach sequence $((want - 1)) in 30 s (at: $(tail -n 1 "$D/r$x.out" | cut -c1-60))"
 done
+# The GC gives the space of the segments it deletes back to the file system: no reader
+# may keep a deleted segment open (checked after a last collection, bounded).
+deleted_fds() {
+    local p n=0
+    for p in "${readers[@]}"; do
+        n=$((n + $(ls -l "/proc/$p/fd" 2>/dev/null | grep -c ' (deleted)$')))
+    done
+    echo "$n"
+}
+no_deleted_fds() { (($(deleted_fds) == 0)); }
+expect_rc 0 "the last pp-gc" pp-gc --min-prune-time 0
+if wait_for 3 no_deleted_fds; then
+    rel_pass
+else
+    held=$(for p in "${readers[@]}"; do
+        for f in /proc/$p/fd/*; do
+            [[ $(readlink "$f") == *' (deleted)' ]] && echo "$(stat -L -c %s "$f") $(readlink "$f")"
+        done
+    done)
+    rel_fail "3 s after the GC deleted them, the readers still keep $(wc -l <<<"$held") deleted segment files open ($(awk '{ s += $1 } END { print s }' <<<"$held") bytes not given back), e.g. $(head -n 1 <<<"$held" | cut -d' ' -f2)" \
+        "open files per reader: $(for p in "${readers[@]}"; do ls "/proc/$p/fd" | wc -l; done | tr '\n' ' ')"
+fi
 for p in "${readers[@]}"; do kill -TERM "$p" 2>/dev/null; done
 for p in "${readers[@]}"; do
     wait_pid_bounded 10 "$p" || { rel_fail "reader $p ignored SIGTERM for 10 s"; kill -9 "$p"; }

@@ -551,11 +551,15 @@ if [ "$SEEK_READY" = 1 ]; then
         # The files the GC deleted (in the uncollected copy, not in the collected one): the
         # baseline removes the same files with rm from a fresh copy.
         mapfile -t DEAD < <(comm -23 <(cd "$BEFORE" && find . -type f | sort) <(cd "$COPY" && find . -type f | sort) | sed 's|^\./||')
-        RMCMD=rm
+        RMCMD="rm"
         for f in "${DEAD[@]}"; do RMCMD+=" $(q "$COPY/$f")"; done
         DEAD_BYTES=0
         for f in "${DEAD[@]}"; do DEAD_BYTES=$((DEAD_BYTES + $(stat -c %s "$BEFORE/$f"))); done
-        NOTES+=("gc: the GC deleted ${#DEAD[@]} file(s), $DEAD_BYTES bytes; the rm baseline deletes the same files from a fresh copy")
+        if [ ${#DEAD[@]} -gt 0 ]; then
+            NOTES+=("gc: the GC deleted ${#DEAD[@]} file(s), $DEAD_BYTES bytes; the rm baseline deletes the same files from a fresh copy")
+        else
+            NOTES+=("gc: the GC deleted no file (the collected logs share a segment with the kept ones), so there is no rm baseline")
+        fi
 
         # pp-gc and rm take turns, each on a fresh copy (hyperfine --prepare: cp -a, proc g, sync);
         # rm first, so that the copy left at the end is the one pp-gc collected.

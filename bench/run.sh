@@ -510,9 +510,12 @@ verdict_value "peak RSS: pp-range T > /dev/null over it" "${rss_range:-NA}" "<" 
 # rows to our tables and its notes to a file; its scratch files are in $BENCH_DIR/procs.
 log "procs: bench/procs.sh"
 : >"$RUN/procs-notes.txt"
+procs_args=()
+[ "$QUICK" = 0 ] || procs_args+=(--quick)
+[ "$KEEP" = 0 ] || procs_args+=(--keep)
 if ! PP_BIN=$PP_BIN PP_BUILD=$(dirname "$PP_SRC") BENCH_DIR=$BENCH_DIR \
         PROCS_RES=$RES PROCS_RAW=$RAW PROCS_NOTES=$RUN/procs-notes.txt \
-        "$SCRIPT_DIR/procs.sh" $([ "$QUICK" = 0 ] || echo --quick) $([ "$KEEP" = 0 ] || echo --keep); then
+        "$SCRIPT_DIR/procs.sh" "${procs_args[@]}"; then
     warn "procs: bench/procs.sh could not make every measurement; see $BENCH_DIR/procs/logs"
     ERRORS=$((ERRORS + 1))
 fi

@@ -2,7 +2,8 @@
 # Options come from one table per tool (_pp_spec) that tests/shell/docs_consistency.sh
 # checks against each tool's --help. Topic names are read from the store that the
 # command line selects (-L, -N, PIPEPROC_LOCATION, PIPEPROC_NAMESPACE, PIPEPROC_HOME);
-# proc names are asked of `pp-procs list` with the store options typed so far.
+# proc and systemProc names are asked of `pp-procs list` and `pp-systemproc list` with the
+# store options typed so far.
 # Self-contained: needs neither the bash-completion package nor any pp binary (without
 # pp-procs, no proc names are offered).
 
@@ -61,7 +62,8 @@ _pp_spec() {
         flags="--memory --gc --foreground"
         vals="--workers --worker-concurrency --worker-restart-after --gc-min-prune-time"
         vals+=" --gc-interval --tcp --socket --log" ;;
-    shutdown) ;;
+    shutdown)
+        vals="--timeout" ;;
     status)
         flags="--json" ;;
     systemproc)
@@ -73,7 +75,7 @@ _pp_spec() {
         remove) args="sysproc" ;;
         esac ;;
     live)
-        vals="--mode -c --count --exec --to -n --name"
+        vals="--mode -c --count --exec --to -n --name --format"
         args="topic" ;;
     gc)
         flags="--dry-run --json"
@@ -214,9 +216,16 @@ _pp_procs() {
         sed -n 's/^{"name":"\([A-Za-z0-9._-]*\)".*/\1/p'
 }
 
-# _pp_sysprocs FIRST CUR: the systemProcs of the selected store (nothing yet, as _pp_procs).
+# _pp_sysprocs FIRST CUR: the names of the systemProcs of the selected store, from
+# `pp-systemproc list` (one JSON object per line, "name" first), as _pp_procs does.
 _pp_sysprocs() {
-    :
+    local exe
+    local -a store_args=() limit=()
+    exe=$(_pp_exe systemproc) || return 0
+    _pp_store_args "$1"
+    type -P timeout >/dev/null 2>&1 && limit=(timeout 1)
+    "${limit[@]}" "$exe" "${store_args[@]}" list </dev/null 2>/dev/null |
+        sed -n 's/^{"name":"\([A-Za-z0-9._-]*\)".*/\1/p'
 }
 
 # _pp_reply WORDS...: offer the words that start with $cur.

@@ -2,7 +2,8 @@
 # The options mirror completions/pp.bash, which tests/shell/docs_consistency.sh checks
 # against each tool's --help; keep the two in step. Topic names are read from the store
 # that the command line selects (-L, -N, PIPEPROC_LOCATION, PIPEPROC_NAMESPACE, PIPEPROC_HOME);
-# proc names are asked of `pp-procs list` with the store options typed so far.
+# proc and systemProc names are asked of `pp-procs list` and `pp-systemproc list` with the
+# store options typed so far.
 
 set -l __pp_tools commit range length check proc ack reclaim procs wait spawn shutdown status systemproc live gc
 
@@ -21,7 +22,7 @@ function __pp_valopts --argument-names tool
             printf '%s\n' -t --topic --max-body
         case procs
             printf '%s\n' -t --topic
-        case wait
+        case wait shutdown
             printf '%s\n' --timeout
         case spawn
             printf '%s\n' --workers --worker-concurrency --worker-restart-after --gc-min-prune-time \
@@ -30,7 +31,7 @@ function __pp_valopts --argument-names tool
             printf '%s\n' --from --to --exec --stream -o --offset -c --count --max-reclaims \
                 --reclaim-timeout --on-max-reclaims
         case live
-            printf '%s\n' --mode -c --count --exec --to -n --name
+            printf '%s\n' --mode -c --count --exec --to -n --name --format
         case gc
             printf '%s\n' --min-prune-time
     end
@@ -194,7 +195,20 @@ function __pp_procs
         string replace -rf '^\{"name":"([A-Za-z0-9._-]+)".*' '$1'
 end
 
+# The names of the systemProcs of the selected store, from `pp-systemproc list`, as
+# __pp_procs does.
 function __pp_sysprocs
+    set -l cmd (commandline -opc)[1]
+    set -l exe
+    if string match -q -- '*/*' $cmd; and test -x (dirname -- $cmd)/pp-systemproc
+        set exe (dirname -- $cmd)/pp-systemproc
+    else
+        set exe (command -s pp-systemproc); or return 0
+    end
+    set -l limit
+    command -sq timeout; and set limit timeout 1
+    $limit $exe (__pp_store_args) list </dev/null 2>/dev/null |
+        string replace -rf '^\{"name":"([A-Za-z0-9._-]+)".*' '$1'
 end
 
 # `pp TOOL ARGS...`: complete ARGS as pp-TOOL would.
@@ -320,6 +334,9 @@ complete -c pp-spawn -l socket -x -d 'Listen on a socket address'
 complete -c pp-spawn -l foreground -d 'Stay attached'
 complete -c pp-spawn -l log -r -F -d 'Node log file'
 
+# pp-shutdown
+complete -c pp-shutdown -l timeout -x -d 'Give up waiting for the node to stop after this long (ms)'
+
 # pp-status
 complete -c pp-status -l json -d 'Print JSON'
 
@@ -345,6 +362,7 @@ complete -c pp-live -s c -l count -x -d 'Logs per claim'
 complete -c pp-live -l exec -x -a '(__fish_complete_command)' -d 'Command run once per claim'
 complete -c pp-live -l to -x -a '(__pp_topics)' -d 'Topic for the results of --exec'
 complete -c pp-live -s n -l name -x -a '(__pp_procs)' -d 'Keep the proc under this name'
+complete -c pp-live -l format -x -a 'log body id' -d 'What to print per log'
 
 # pp-gc
 complete -c pp-gc -l min-prune-time -x -d 'Minimum age of collected logs (ms)'

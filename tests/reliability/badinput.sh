@@ -73,7 +73,9 @@ bad() {
         [[ $stdin == - ]] || shown+=" < $stdin"
         printf '| %s | %s | `%s` | %s | %s | %s | %s |\n' "$id" "$input" "$shown" "$want" \
             "$([[ $code == - ]] && echo "" || echo "\`$code\`")" \
-            "$([[ $writes == none ]] && echo nothing || echo "${ADDED_DOC:-the logs before it}")" "$note"
+            "$([[ $writes == none ]] && echo nothing || echo "${ADDED_DOC:-not checked}")" "$note"
+        ADDED=""
+        ADDED_DOC=""
         return
     fi
     local before_fp before_topics before_len
@@ -192,7 +194,9 @@ run_cases() {
     bad N08 2 invalid_name none - "empty topic name" "" pp-commit -t '' 1
     bad N09 2 invalid_name none - "300-byte topic name" "" pp-commit -t "$T300" 1
     bad N10 2 invalid_name none - "201-byte topic name" "" pp-commit -t "$T201" 1
+    ADDED_DOC='one log, in the new topic'
     bad N11 0 - - - "200-byte topic name" "the longest accepted" pp-commit -q -t "$T200" 1
+    [[ $TABLE == 1 || $(pp-length "$T200") == 1 ]] || rel_fail "N11: the 200-byte topic does not hold the log"
     bad N12 2 invalid_name none - "proc name a/b" "" pp-proc t -n a/b
     bad N13 2 invalid_name none - "300-byte proc name" "" pp-proc t -n "$T300"
     bad N14 2 invalid_name none - "pp-range of topic a/b" "readers check names too" pp-range a/b

@@ -148,11 +148,18 @@ expect_rc() {
     rel_pass
 }
 
+# rel_show_cmd CMD...: CMD as one would type it (long arguments shortened).
 rel_show_cmd() {
-    local a s=""
+    local a s="" LC_ALL=C
     for a in "$@"; do
         if ((${#a} > 80)); then a="${a:0:60}...(${#a} bytes)"; fi
-        s+="$(printf '%q' "$a") "
+        if [[ $a =~ ^[A-Za-z0-9._:/=@%+,-]+$ ]]; then
+            s+="$a "
+        elif [[ $a != *"'"* && $a =~ ^[[:print:]]*$ ]]; then
+            s+="'$a' "
+        else
+            s+="$(printf '%q' "$a") "
+        fi
     done
     printf '%s' "${s% }"
 }

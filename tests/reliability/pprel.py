@@ -247,7 +247,12 @@ def cmd_crash_verify(a):
     def note(t, lid, body=None):
         nonlocal new_printed
         new_printed += 1
-        printed.setdefault(t, {})[str(seq_of(lid))] = [lid, body]
+        old = printed.setdefault(t, {}).get(str(seq_of(lid)))
+        if old and old[0] != lid:
+            fail("two different ids printed for sequence %d of %s: %s and %s" % (seq_of(lid), t, old[0], lid))
+        if old and body is None:
+            body = old[1]  # a claim of a log a writer printed: keep the body to check
+        printed[t][str(seq_of(lid))] = [lid, body]
 
     for w in range(a.writers):
         lines = complete_lines(os.path.join(d, "w%d.ids" % w))

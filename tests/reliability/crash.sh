@@ -103,14 +103,14 @@ for ((kill = 1; kill <= KILLS; kill++)); do
     sleep_ms "$delay"
     kill_group "$group" || break
     if ! pyrel crash-verify --state "$STATE" --iterdir "$dir" --iter "$kill" --k0 "$k0" \
-        --writers "$WRITERS" $( ((REL_LONG)) || echo --verbose) >"$dir/verify.out" 2>&1; then
+        --writers "$WRITERS" --verbose >"$dir/verify.out" 2>&1; then
         rel_fail "invariants broken after kill $kill (${delay} ms; store $PIPEPROC_LOCATION)" \
             "$(grep -m 12 . "$dir/verify.out")"
         break
     fi
     rel_pass
     survived=$((survived + 1))
-    if ((kill % 10 == 0 || kill == KILLS)); then
+    if ((kill % $(long_or 100 10) == 0 || kill == KILLS)); then
         rel_log "$survived/$kill kills survived; $(tail -n 1 "$dir/verify.out")"
     fi
     # Keep the work directory small: a passed kill's files are not needed any more.

@@ -7,6 +7,7 @@
 // gone) the data behind journal records written after the last synced one is verified,
 // since it may not have reached the disk; the journal is cut at the first that fails.
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -218,9 +219,10 @@ Status Store::rebuild(bool verify_data) {
               std::string_view(c.h.boot_id) == boot_id() && c.h.initialized.load() == 1;
   if (!keep) {
     c.h.initialized.store(0);
-    // Zero the file without touching its pages: cut it to nothing and back.
-    PP_RETURN_IF_ERROR(posix::truncate_file(ctl_fd_, 0, dir_ + "/control"));
-    PP_RETURN_IF_ERROR(posix::truncate_file(ctl_fd_, kControlSize, dir_ + "/control"));
+    // Zero it without touching its pages: punch a hole over the whole file. (Not by
+    // truncating it: another process mapping it meanwhile would fault past the end.)
+    if (::fallocate(ctl_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(kControlSize)) != 0)
+      std::memset(static_cast<void*>(&c), 0, sizeof(Control));
     c.h.magic = kControlMagic;
     c.h.version = kControlVersion;
     c.h.max_topics = kMaxTopics;

@@ -221,7 +221,9 @@ void slot_loop(const std::string& dir, const NodeOptions& opts, const std::atomi
     for (const SystemProc& sp : sps) {
       for (size_t i = 0; i < sp.from.size() && !stop.load(); ++i) {
         const std::string& proc = sp.procs[i];
-        auto claim = proc_claim(store, sp.from[i], proc, ProcOptions{});
+        ProcOptions only;
+        only.must_exist = true;  // a systemProc removed meanwhile must not come back
+        auto claim = proc_claim(store, sp.from[i], proc, only);
         if (!claim.ok()) continue;  // disabled, or removed meanwhile
         if (claim->logs.empty()) {
           if (claim->blocked_until) wake_at = std::min(wake_at, claim->blocked_until + 1);
@@ -251,7 +253,7 @@ void slot_loop(const std::string& dir, const NodeOptions& opts, const std::atomi
           }
         }
         std::string line;
-        if (claim->logs.size() == 1) {
+        if (state->count <= 1) {
           line = claim_input(claim->logs);
           line.pop_back();
         } else {

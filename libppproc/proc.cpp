@@ -96,7 +96,9 @@ Status reclaim(Txn& t, ProcState& p, uint64_t now) {
   return {};
 }
 
-Status check_settings(const ProcOptions& o) {
+}  // namespace
+
+Status check_proc_settings(const ProcOptions& o) {
   if (o.offset != ">" && o.offset != "$>") {
     auto b = parse_bound(o.offset);
     if (!b.ok()) return b.status();
@@ -107,12 +109,11 @@ Status check_settings(const ProcOptions& o) {
   return {};
 }
 
-}  // namespace
 
 Result<ClaimResult> proc_claim(Store& store, std::string_view topic, std::string_view name, const ProcOptions& opts) {
   PP_RETURN_IF_ERROR(check_name(topic));
   PP_RETURN_IF_ERROR(check_name(name, "proc"));
-  PP_RETURN_IF_ERROR(check_settings(opts));
+  PP_RETURN_IF_ERROR(check_proc_settings(opts));
   ClaimResult result;
   bool disabled_now = false;
   Status st = store.transact(false, [&](Txn& t) -> Status {
@@ -132,6 +133,7 @@ Result<ClaimResult> proc_claim(Store& store, std::string_view topic, std::string
         changed = true;
       }
     } else {
+      if (opts.must_exist) return no_proc(name);
       p.name = name;
       p.topic = topic;
       p.offset = opts.offset;

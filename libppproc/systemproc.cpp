@@ -123,10 +123,7 @@ Result<SystemProc> systemproc_add(Store& store, SystemProc sp) {
   if (sp.cmd.empty()) return Status(Code::usage, "a systemProc needs --exec CMD or --stream CMD");
   for (auto& t : sp.from) PP_RETURN_IF_ERROR(check_name(t));
   for (auto& t : sp.to) PP_RETURN_IF_ERROR(check_name(t));
-  if (sp.opts.offset != ">" && sp.opts.offset != "$>") {
-    auto b = parse_bound(sp.opts.offset);
-    if (!b.ok()) return b.status();
-  }
+  PP_RETURN_IF_ERROR(check_proc_settings(sp.opts));
   sp.procs.clear();
   for (auto& t : sp.from) {
     sp.procs.push_back(systemproc_proc_name(sp, t));
@@ -139,7 +136,10 @@ Result<SystemProc> systemproc_add(Store& store, SystemProc sp) {
     if (auto cur = t.get(kSystemProcKind, sp.name)) {
       auto old = decode(*cur);
       if (!old.ok()) return old.status();
-      if (old->from != sp.from)
+      auto a = old->from, b = sp.from;
+      std::sort(a.begin(), a.end());
+      std::sort(b.begin(), b.end());
+      if (a != b)
         return Status(Code::proc_name_not_unique, "systemProc '" + sp.name + "' already reads other topics");
       result = std::move(*old);  // the same: a no-op
       return {};

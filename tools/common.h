@@ -47,6 +47,9 @@ inline void check(const Status& st) {
 // "[1,2]" in two); -- ends options. Exits 2 on an unknown option.
 std::vector<std::string> remaining_bodies(CLI::App& app);
 
+// s as a JSON string (quoted, escaped).
+std::string json_quote(std::string_view s);
+
 // The directory of the running executable (for tools that run helpers beside them).
 std::string self_dir();
 

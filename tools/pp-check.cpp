@@ -6,24 +6,6 @@
 
 using namespace pipeproc;
 
-namespace {
-std::string json_string(std::string_view s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o += c;
-    }
-  }
-  return o + "\"";
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   pptool::StoreArgs store_args;
@@ -52,11 +34,11 @@ int main(int argc, char** argv) {
   }
   pptool::Output out;
   if (json) {
-    std::string o = "{\"store\":" + json_string(store->dir()) + ",\"clean\":" + (left == 0 ? "true" : "false") +
+    std::string o = "{\"store\":" + pptool::json_quote(store->dir()) + ",\"clean\":" + (left == 0 ? "true" : "false") +
                     ",\"repaired\":" + (repair && *problems > 0 ? "true" : "false") + ",\"problems\":[";
-    for (size_t i = 0; i < found.size(); ++i) o += (i ? "," : "") + json_string(found[i]);
+    for (size_t i = 0; i < found.size(); ++i) o += (i ? "," : "") + pptool::json_quote(found[i]);
     o += "],\"remaining\":[";
-    for (size_t i = 0; i < after.size(); ++i) o += (i ? "," : "") + json_string(after[i]);
+    for (size_t i = 0; i < after.size(); ++i) o += (i ? "," : "") + pptool::json_quote(after[i]);
     o += "]}\n";
     out.put(o);
   } else {

@@ -1,5 +1,6 @@
 // pp-live: a liveProc in this process — follows a topic, printing each new log as a JSON
 // line and acking it once written; with --exec, runs a processor per claim instead.
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -80,6 +81,9 @@ int main(int argc, char** argv) {
         wait = claim->blocked_until > now ? static_cast<int>(std::min<uint64_t>(claim->blocked_until - now + 1, 1000)) : 0;
       }
       store->wait_change(seen, wait);
+      // Like tail -f: a reader that went away ends pp-live even while no logs come.
+      pollfd p{1, 0, 0};
+      if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP))) break;
       continue;
     }
     if (exec_cmd.empty()) {

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   app.add_flag("--memory", memory, "keep the store in memory (needs the socket server: not in this build)");
   app.add_option("--workers", opts.workers, "worker processes for systemProcs (default 1, 0: none)");
   app.add_option("--worker-concurrency", opts.worker_concurrency, "processors at once per worker (default 1)");
-  app.add_option("--worker-restart-after", opts.worker_restart_after, "restart a --stream processor after N claims");
+  app.add_option("--worker-restart-after", opts.worker_restart_after, "restart a stream processor after N claims");
   app.add_flag("--gc", opts.gc, "run the GC timer");
   app.add_option("--gc-min-prune-time", min_prune, "GC min prune time in ms (default 30000)");
   app.add_option("--gc-interval", interval, "ms between collections (default 30000)");

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   if (!sps.ok()) pptool::fail(sps.status());
   pptool::Output out;
   if (json) {
-    std::string o = "{\"store\":\"" + store->dir() + "\",\"node\":{\"running\":" + (running ? "true" : "false") +
+    std::string o = "{\"store\":" + pptool::json_quote(store->dir()) + ",\"node\":{\"running\":" + (running ? "true" : "false") +
                     ",\"pid\":" + std::to_string(running ? pid : 0) + "},\"topics\":[";
     for (size_t i = 0; i < topics.size(); ++i)
       o += std::string(i ? "," : "") + "{\"name\":\"" + topics[i].name + "\",\"length\":" +

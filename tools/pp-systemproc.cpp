@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
   std::string exec_cmd, stream_cmd, on_max = "disable", name;
   int64_t count = 1;
   CLI::App app("Register processors that the node (pp-spawn) runs: each claim of their procs is\n"
-               "fed to CMD and its results committed to the --to topics with the ack.");
+               "fed to CMD and its results committed to the target topics with the ack.");
   pptool::setup(app, argv[0], store_args);
   app.require_subcommand(1);
   auto* add = app.add_subcommand("add", "register a systemProc (and create its procs)");

@@ -63,7 +63,11 @@ struct ProcOptions {
   int64_t reclaim_timeout = 10000;
   OnMaxReclaims on_max = OnMaxReclaims::disable;
   std::string dead_letter;  // default NAME.dead with dead_letter
+  bool must_exist = false;  // refuse (invalid_proc) instead of creating the proc
 };
+
+// Checks settings: usage errors for a count below 1, negative limits other than -1, a bad offset.
+Status check_proc_settings(const ProcOptions& o);
 
 struct ClaimedLog {
   LogId id;

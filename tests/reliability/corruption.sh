@@ -12,6 +12,10 @@
 #     sequence.
 #   segment file header: as above, but the records are intact, so reads may also succeed
 #     with the true logs; --repair may rewrite the header, else --repair --cut cuts there.
+#   torn tail (bytes after the committed end of the last segment or the journal: junk,
+#     zeros, a cut copy of the last record): reads unchanged; pp-check clean or exit 74
+#     naming the file; pp-check --repair exits 0 and then pp-check 0; the next commit
+#     continues the sequence, and all of it survives deleting the control block.
 #   index: pp-check exits 74 naming the index file; every read gives the same output as
 #     before (an index is derived data); pp-check --repair exits 0 and then pp-check 0.
 #   journal: pp-check exits 74 naming the journal; reads are unchanged while the control
@@ -20,7 +24,8 @@
 #     before the last record must be reported (exit 74, corrupt_record), never replaced
 #     by a silently shorter store; damage in the last record may drop it as a torn write.
 #
-# Quick: 30 record + 4 header + 15 index + 15 + 3 journal flips; long: about 13 times as many.
+# Quick: 30 record + 4 header + 6 torn tails + 15 index + 15 + 3 journal flips; long: about
+# 13 times as many.
 # Environment: PP_BIN.
 
 source "$(dirname "$0")/lib.sh"
@@ -31,6 +36,7 @@ N_HDR=$(long_or 60 4)
 N_IDX=$(long_or 200 15)
 N_JNL=$(long_or 200 15)
 N_JLEN=$(long_or 20 3)
+N_TAIL=$(long_or 60 6)
 
 PRISTINE="$REL_WORK/pristine"
 W="$REL_WORK/w"
@@ -325,6 +331,64 @@ trial_journal() {
     tried[journal_without_control]=$((${tried[journal_without_control]:-0} + 1))
 }
 
+# trial_tail I: bytes appended after the committed end of a file (a torn write of a writer
+# that died): junk, zeros, or a cut copy of a real record, after the last segment of t or
+# u, or after the journal. Reads are unchanged, pp-check is clean or reports the file,
+# pp-check --repair makes it clean without changing a log, and the next commit continues.
+trial_tail() {
+    local i=$1 target f kind n what rec off len
+    copy_store "$PRISTINE" "$W"
+    export PIPEPROC_LOCATION=$W
+    case $((RANDOM % 3)) in
+    0) target=t f=$(ls "$W"/topics/t/*.log | sort | tail -n 1) ;;
+    1) target=u f=$(ls "$W"/topics/u/*.log | sort | tail -n 1) ;;
+    2) target=journal f="$W/journal" ;;
+    esac
+    n=$((RANDOM % 200 + 1))
+    case $((RANDOM % 3)) in
+    0) kind="$n random bytes"; head -c "$n" /dev/urandom >>"$f" ;;
+    1) kind="$n zero bytes"; head -c "$n" /dev/zero >>"$f" ;;
+    2)  # the first part of a copy of the file's last record: what a torn append leaves
+        if [[ $target == journal ]]; then
+            read -r off len _ < <(pyrel jrecords "$f" | tail -n 1)
+        else
+            read -r off len _ < <(pyrel segrecords "$f" | tail -n 1)
+        fi
+        n=$((RANDOM % (len - 1) + 1))
+        kind="the first $n of $len bytes of a copy of its last record"
+        tail -c +$((off + 1)) "$f" | head -c "$n" >"$REL_WORK/torn"
+        cat "$REL_WORK/torn" >>"$f"
+        ;;
+    esac
+    what="torn tail $i: $kind after ${f#"$W/"}"
+    tried[torn_tail]=$((${tried[torn_tail]:-0} + 1))
+    reads >"$REL_WORK/reads"
+    pyrel reads-compare "$REL_WORK/pristine.reads" "$REL_WORK/reads" >"$REL_WORK/cmp" 2>&1 ||
+        rel_fail "$what: reads differ" "$(cat "$REL_WORK/cmp")"
+    rel_run "$REL_WORK/o" "$REL_WORK/e" pp-check
+    if ((rc == 74)); then
+        grep -qF "$(basename "$f")" "$REL_WORK/o" "$REL_WORK/e" ||
+            rel_fail "$what: pp-check exit 74 without naming $(basename "$f")" "$(head -c 300 "$REL_WORK/o" "$REL_WORK/e")"
+        note_detected torn_tail
+    elif ((rc != 0)); then
+        rel_fail "$what: pp-check exited $rc" "$(head -c 300 "$REL_WORK/e")"
+    fi
+    expect_rc 0 "$what: pp-check --repair" pp-check --repair &&
+        expect_rc 0 "$what: pp-check after --repair" pp-check
+    reads >"$REL_WORK/reads"
+    pyrel reads-compare "$REL_WORK/pristine.reads" "$REL_WORK/reads" >"$REL_WORK/cmp" 2>&1 ||
+        rel_fail "$what: reads after --repair differ" "$(cat "$REL_WORK/cmp")"
+    local id
+    id=$(pp-commit -t t '{"after":"tail"}' 2>&1)
+    [[ $id == *-400 ]] || rel_fail "$what: the next commit to t printed '$id', expected sequence 400"
+    expect_rc 0 "$what: pp-check after the next commit" pp-check
+    # And all of it survives the loss of the control block (the journal is read again).
+    rm -f "$W/control"
+    expect_rc 0 "$what: pp-check after the control block was rebuilt" pp-check
+    [[ $(pp-length t 2>&1) == 401 && $(pp-length u 2>&1) == 30 ]] ||
+        rel_fail "$what: after the control block was rebuilt t holds $(pp-length t 2>&1) logs (401 expected), u $(pp-length u 2>&1) (30)"
+}
+
 # ---------------------------------------------------------------- main
 build_pristine || { rel_fail "building the store failed"; rel_exit; }
 rel_log "store: t $(wc -l <"$REL_WORK/pristine.t") logs in $(ls "$PRISTINE"/topics/t/*.log | wc -l) segments, u $(wc -l <"$REL_WORK/pristine.u") logs, journal $(stat -c %s "$PRISTINE/journal") bytes"
@@ -335,6 +399,8 @@ for ((i = 1; i <= N_REC; i++)); do trial_record "$i"; done
 rel_log "record flips: ${detected[record]:-0}/${tried[record]:-0} detected by pp-check"
 for ((i = 1; i <= N_HDR; i++)); do trial_header "$i"; done
 rel_log "segment header flips: ${detected[segment_header]:-0}/${tried[segment_header]:-0} detected"
+for ((i = 1; i <= N_TAIL; i++)); do trial_tail "$i"; done
+rel_log "torn tails: ${tried[torn_tail]:-0} tried, pp-check reported ${detected[torn_tail]:-0} of them, --repair made all clean"
 for ((i = 1; i <= N_IDX; i++)); do trial_index "$i"; done
 rel_log "index flips: ${detected[index]:-0}/${tried[index]:-0} detected"
 for ((i = 1; i <= N_JNL; i++)); do trial_journal "$i"; done
@@ -350,7 +416,7 @@ for k in record segment_header index journal; do
     total_tried=$((total_tried + ${tried[$k]:-0}))
     total_detected=$((total_detected + ${detected[$k]:-0}))
 done
-rel_summary "corruptions=$total_tried detected=$total_detected" \
+rel_summary "corruptions=$total_tried detected=$total_detected torn_tails=${tried[torn_tail]:-0}" \
     "record=${detected[record]:-0}/${tried[record]:-0} header=${detected[segment_header]:-0}/${tried[segment_header]:-0}" \
     "index=${detected[index]:-0}/${tried[index]:-0} journal=${detected[journal]:-0}/${tried[journal]:-0}" \
     "journal_no_control=${detected[journal_without_control]:-0}/${tried[journal_without_control]:-0}"

@@ -158,7 +158,13 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
       if (!hn.ok()) return hn.status();
       if (*hn != sizeof hdr || decode_file_header(hdr, kSegmentMagic, kSegmentVersion) != base) {
         rep(seg_path + ": bad segment header");
-        continue;
+        if (!repair || *hn != sizeof hdr) {
+          expect_seq = UINT64_MAX;
+          continue;
+        }
+        // The header holds nothing the file name does not: write it anew.
+        encode_file_header(hdr, kSegmentMagic, kSegmentVersion, base);
+        PP_RETURN_IF_ERROR(posix::pwrite_all(f->get(), hdr, sizeof hdr, 0, seg_path));
       }
       bool last = base == h.seg_base;
       uint64_t limit = last ? h.seg_end : *size;
@@ -171,7 +177,7 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
       // Records.
       std::vector<IndexEntry> seen;  // every record's (seq, ts, off) for index checks: sparse
       bool ts_bad = false;
-      auto r = scan_segment(f->get(), seg_path, kSegmentHeaderSize, limit, base, opts_.max_body,
+      auto r = scan_segment(f->get(), seg_path, kSegmentHeaderSize, limit, base, kMaxRecordBody,
                             [&](const RecordView& rec, uint64_t off) {
                               if (rec.ts < last_ts && !ts_bad) {
                                 ts_bad = true;
@@ -194,7 +200,7 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
           // Cut the topic at the damage: every log before it stays; the valid logs after
           // it are saved to lost+found/ first, so that the cut loses only what is damaged.
           auto saved = save_lost(f->get(), seg_path, r->offset, limit, r->next_seq, tdir, k, *bases, name, dir_,
-                                 opts_.max_body);
+                                 kMaxRecordBody);
           if (!saved.ok()) return saved.status();
           if (saved->first > 0)
             report("saved " + std::to_string(saved->first) + " valid logs after the damage to " + saved->second);
@@ -208,7 +214,7 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
           h.seg_end = r->offset;
           op_topic_head(payload, id, h.end, h.seg_base, h.seg_end, last_ts);
           PP_RETURN_IF_ERROR(
-              rebuild_index(f->get(), seg_path, idx_path, base, r->offset, opts_.max_body, &slot.idx_count, &slot.idx_last_off));
+              rebuild_index(f->get(), seg_path, idx_path, base, r->offset, kMaxRecordBody, &slot.idx_count, &slot.idx_last_off));
           changed = true;
         }
         break;
@@ -250,7 +256,7 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
         rep(idx_path + ": index missing or wrong");
         if (repair) {
           uint64_t cnt = 0, lastoff = 0;
-          PP_RETURN_IF_ERROR(rebuild_index(f->get(), seg_path, idx_path, base, limit, opts_.max_body, &cnt, &lastoff));
+          PP_RETURN_IF_ERROR(rebuild_index(f->get(), seg_path, idx_path, base, limit, kMaxRecordBody, &cnt, &lastoff));
           if (last) {
             slot.idx_count = cnt;
             slot.idx_last_off = lastoff;

@@ -51,6 +51,7 @@ enum class Op : uint8_t {  // stored on disk: never renumber
 inline constexpr uint64_t kDefaultSegmentBytes = 64ull << 20;
 inline constexpr uint64_t kJournalRotateBytes = 64ull << 20;
 inline constexpr size_t kDefaultMaxBody = 16u << 20;
+inline constexpr size_t kMaxRecordBody = 1u << 30;  // what readers accept; writers' limit is lower
 inline constexpr size_t kMaxNameLen = 200;
 
 }  // namespace pipeproc::format

@@ -34,8 +34,10 @@ class Mapping {
     return {};
   }
   const char* data() const { return ptr_; }
+  Mapping() = default;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
 
- private:
   void reset() {
     if (ptr_) ::munmap(const_cast<char*>(ptr_), len_);
     ptr_ = nullptr;
@@ -127,6 +129,14 @@ Result<TopicReader::Segment*> TopicReader::segment_for(uint64_t seq) {
   if (it == segs_.begin())
     return Status(Code::corrupt_record, store_.topic_dir(name_) + ": no segment holds sequence " + std::to_string(seq));
   Segment* seg = (--it)->get();
+  // Keep open only this segment and the one being written: a reader walking a long topic
+  // must not hold every segment (file descriptors, and the space of collected ones).
+  for (auto& other : segs_) {
+    if (other.get() == seg || other->base == head_->seg_base || !other->fd.valid()) continue;
+    other->win.reset();
+    other->win_off = other->win_len = 0;
+    other->fd.reset();
+  }
   if (!seg->fd.valid()) {
     auto f = posix::open_file(seg->path, O_RDONLY);
     if (!f.ok()) return f.status();
@@ -266,7 +276,7 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       size_t at = 0;
       while (seq < to && seq < next_base) {
         RecordView rec;
-        DecodeResult d = decode_record(data.substr(at), &rec, store_.options().max_body);
+        DecodeResult d = decode_record(data.substr(at), &rec, kMaxRecordBody);
         if (d == DecodeResult::truncated) {
           if (win_end >= limit)
             return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));

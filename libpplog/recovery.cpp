@@ -43,7 +43,20 @@ Status split_journal(std::string_view data, const std::string& path, std::vector
     const char* p = data.data() + pos;
     if (left < kJournalRecordHeaderSize) break;  // torn header
     uint32_t len = get_u32(p + 8);
-    if (len > left - kJournalRecordHeaderSize) break;  // torn body
+    if (len > left - kJournalRecordHeaderSize) {
+      // Cut short at the end of the file: a torn write — unless a valid record follows,
+      // which means this record's length is damaged: corruption, never cut silently.
+      for (uint64_t q = pos + 1; q + kJournalRecordHeaderSize <= data.size(); ++q) {
+        const char* r = data.data() + q;
+        uint32_t l2 = get_u32(r + 8);
+        if (l2 == 0 || l2 > data.size() - q - kJournalRecordHeaderSize) continue;
+        if (get_u64(r) == checksum(r + 8, kJournalRecordHeaderSize - 8 + l2))
+          return Status(Code::corrupt_record, path + ": bad journal record at byte " + std::to_string(pos) +
+                                                  " (a damaged length; valid records follow at byte " +
+                                                  std::to_string(q) + ")");
+      }
+      break;  // torn body
+    }
     if (get_u64(p) != checksum(p + 8, kJournalRecordHeaderSize - 8 + len)) {
       if (pos + kJournalRecordHeaderSize + len == data.size()) break;  // torn last record
       return Status(Code::corrupt_record, path + ": bad journal record at byte " + std::to_string(pos) + " of " +
@@ -140,7 +153,7 @@ Status Store::rebuild(bool verify_data) {
           good = false;
           return {};
         }
-        auto r = scan_segment(f->get(), path, from, op.seg_end, first, opts_.max_body, nullptr);
+        auto r = scan_segment(f->get(), path, from, op.seg_end, first, kMaxRecordBody, nullptr);
         if (!r.ok()) return r.status();
         if (r->stop != DecodeResult::ok || r->next_seq != op.end) good = false;
         return {};
@@ -180,9 +193,15 @@ Status Store::rebuild(bool verify_data) {
     if (!sf.ok()) return sf.status();
     auto size = posix::file_size(sf->get(), seg_path);
     if (!size.ok()) return size.status();
-    if (*size < h.seg_end)
-      return Status(Code::corrupt_record, seg_path + ": " + std::to_string(h.seg_end - *size) +
-                                              " committed bytes are missing");
+    if (*size < h.seg_end) {
+      // Committed bytes are gone (a damaged disk): leave the topic as the journal says, so
+      // readers report corrupt_record and pp-check --repair --cut can cut it; writers
+      // refuse to append to it meanwhile (writer_files).
+      s.idx_count = 0;
+      s.idx_last_off = 0;
+      s.unsynced = 1;
+      continue;
+    }
     if (*size > h.seg_end) PP_RETURN_IF_ERROR(posix::truncate_file(sf->get(), h.seg_end, seg_path));
     // The index: keep the valid entries below the head, else rebuild it from the segment.
     bool rebuilt = false;
@@ -207,7 +226,7 @@ Status Store::rebuild(bool verify_data) {
       }
     }
     if (!rebuilt)
-      PP_RETURN_IF_ERROR(rebuild_index(sf->get(), seg_path, idx_path, h.seg_base, h.seg_end, opts_.max_body,
+      PP_RETURN_IF_ERROR(rebuild_index(sf->get(), seg_path, idx_path, h.seg_base, h.seg_end, kMaxRecordBody,
                                        &s.idx_count, &s.idx_last_off));
     s.unsynced = 1;  // unknown: the next durable commit syncs it
   }

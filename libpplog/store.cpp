@@ -99,7 +99,17 @@ Status Store::attach(bool create) {
     while (::flock(lock_fd_, LOCK_EX) != 0 && errno == EINTR) {}
     Status st;
     auto again = posix::file_size(cf->get(), dir_ + "/control");
-    if (again.ok() && *again < kControlSize) st = posix::truncate_file(cf->get(), kControlSize, dir_ + "/control");
+    if (again.ok() && *again < kControlSize) {
+      // Reserve the blocks now: a sparse mapping on a full disk would fault (SIGBUS) when a
+      // page is first written; this way a full disk is a clean no_space error here.
+      int err = ::posix_fallocate(cf->get(), 0, static_cast<off_t>(kControlSize));
+      if (err == EOPNOTSUPP || err == EINVAL) {
+        st = posix::truncate_file(cf->get(), kControlSize, dir_ + "/control");
+      } else if (err != 0) {
+        (void)posix::truncate_file(cf->get(), 0, dir_ + "/control");
+        st = errno_status(err, "reserve " + dir_ + "/control");
+      }
+    }
     ::flock(lock_fd_, LOCK_UN);
     PP_RETURN_IF_ERROR(st);
   }
@@ -238,6 +248,9 @@ Result<Store::TopicFiles*> Store::writer_files(uint32_t id, std::string_view nam
   if (!size.ok()) return size.status();
   if (*size > head.seg_end && head.seg_end >= kSegmentHeaderSize)
     PP_RETURN_IF_ERROR(posix::truncate_file(sf->get(), head.seg_end, f.seg_path));
+  if (*size < head.seg_end)
+    return Status(Code::corrupt_record, f.seg_path + ": " + std::to_string(head.seg_end - *size) +
+                                            " committed bytes are missing (pp-check --repair --cut)");
   f.seg = std::move(*sf);
   f.idx = std::move(*xf);
   f.seg_base = head.seg_base;
@@ -321,9 +334,9 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
   std::vector<Group> groups;
   for (uint32_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
-    if (e.body.size() > opts_.max_body)
+    if (e.body.size() > kMaxRecordBody)
       return Status(Code::record_too_large, "body of " + std::to_string(e.body.size()) +
-                                                " bytes is over the limit of " + std::to_string(opts_.max_body));
+                                                " bytes is over the limit of " + std::to_string(kMaxRecordBody));
     Group* g = groups.empty() || groups.back().name != e.topic ? nullptr : &groups.back();
     for (size_t k = 0; !g && k < groups.size(); ++k)
       if (groups[k].name == e.topic) g = &groups[k];

@@ -31,6 +31,7 @@ void setup(CLI::App& app, const char* argv0, StoreArgs& a) {
   g_name = n;
   app.name(n);
   ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGXFSZ, SIG_IGN);  // a file size limit is a write error (no_space), not a death
   app.set_version_flag("--version", std::string(n) + " (pipeproc) " + PIPEPROC_VERSION);
   app.option_defaults()->group("Store");
   app.add_option("-L,--location", a.location, "store directory (created on first write)")

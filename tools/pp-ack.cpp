@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   app.allow_extras();
   app.footer("Arguments:\n  BODY...  with --commit: JSON bodies (envelopes without -t)\n");
   pptool::parse(app, argc, argv);
+  if (max_body == 0 || max_body > (1u << 30)) pptool::usage_error("--max-body takes 1 to 1073741824 bytes");
   std::vector<std::string> bodies = pptool::remaining_bodies(app);
   if (!commit && (!bodies.empty() || topic_opt->count() > 0)) pptool::usage_error("bodies and -t go with --commit");
   pptool::check(check_name(name, "proc"));

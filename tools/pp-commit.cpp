@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
   app.allow_extras();
   app.footer("Arguments:\n  BODY...  JSON bodies (envelopes without -t); put -- before one that starts with -\n");
   pptool::parse(app, argc, argv);
+  if (a.max_body == 0 || a.max_body > (1u << 30)) pptool::usage_error("--max-body takes 1 to 1073741824 bytes");
   a.bodies = pptool::remaining_bodies(app);
 
   if (topic_opt->count() > 0) pptool::check(check_name(a.topic));

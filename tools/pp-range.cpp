@@ -94,8 +94,8 @@ int main(int argc, char** argv) {
                "A bound is an id TS-SEQ, a timestamp TS (ms) or a sequence :N.");
   pptool::setup(app, argv[0], store_args);
   app.add_option("TOPIC", topic, "topic to read")->required();
-  app.add_option("-s,--start", start, "first bound (with --reverse: the newest)");
-  app.add_option("-e,--end", end, "last bound (with --reverse: the oldest)");
+  auto* start_opt = app.add_option("-s,--start", start, "first bound (with --reverse: the newest)");
+  auto* end_opt = app.add_option("-e,--end", end, "last bound (with --reverse: the oldest)");
   app.add_option("-l,--limit", limit, "print at most N logs (0 or -1: all)");
   app.add_flag("-x,--exclusive", exclusive, "exclude the bounds themselves");
   app.add_flag("-r,--reverse", reverse, "newest first");
@@ -103,19 +103,19 @@ int main(int argc, char** argv) {
   pptool::add_format_option(app, format);
   pptool::parse(app, argc, argv);
   if (follow && reverse) pptool::usage_error("--follow does not go with --reverse");
-  if (follow && !end.empty()) pptool::usage_error("--follow does not go with --end");
+  if (follow && end_opt->count() > 0) pptool::usage_error("--follow does not go with --end");
   pptool::Format fmt = pptool::parse_format(format);
 
   pptool::check(check_name(topic));
   RangeSpec spec;
   spec.exclusive = exclusive;
   spec.reverse = reverse;
-  if (!start.empty()) {
+  if (start_opt->count() > 0) {
     auto b = parse_bound(start);
     if (!b.ok()) pptool::fail(b.status());
     spec.start = *b;
   }
-  if (!end.empty()) {
+  if (end_opt->count() > 0) {
     auto b = parse_bound(end);
     if (!b.ok()) pptool::fail(b.status());
     spec.end = *b;

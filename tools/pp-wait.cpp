@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.add_option("NAME", names, "procs to wait for");
   app.add_option("--timeout", timeout, "give up after MS (exit 124)");
   pptool::parse(app, argc, argv);
+  if (timeout < -1) pptool::usage_error("--timeout takes MS >= 0");
   for (auto& n : names) pptool::check(check_name(n, "proc"));
   auto store = pptool::open_store(store_args, Store::Mode::read);
   const uint64_t deadline = timeout >= 0 ? now_ms() + static_cast<uint64_t>(timeout) : 0;

@@ -240,8 +240,14 @@ Status Store::rebuild(bool verify_data) {
     c.h.initialized.store(0);
     // Zero it without touching its pages: punch a hole over the whole file. (Not by
     // truncating it: another process mapping it meanwhile would fault past the end.)
-    if (::fallocate(ctl_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(kControlSize)) != 0)
+    if (::fallocate(ctl_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(kControlSize)) != 0) {
       std::memset(static_cast<void*>(&c), 0, sizeof(Control));
+    } else if (int err = ::posix_fallocate(ctl_fd_, 0, static_cast<off_t>(kControlSize));
+               err != 0 && err != EOPNOTSUPP && err != EINVAL) {
+      // The hole gave the blocks back: take them again, or a write to the mapping on a full
+      // disk would fault. No room: a clean no_space now.
+      return errno_status(err, "reserve " + dir_ + "/control");
+    }
     c.h.magic = kControlMagic;
     c.h.version = kControlVersion;
     c.h.max_topics = kMaxTopics;

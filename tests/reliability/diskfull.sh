@@ -238,7 +238,8 @@ enospc() {
         if ((rc == 74)) && grep -Eq '^pp-commit: error: [a-z_]+: ' "$REL_WORK/e"; then
             rel_pass
             rel_log "a new store on a $size tmpfs: refused cleanly: $(head -n 1 "$REL_WORK/e")"
-            clean_or_ok "pp-length after the refused store" pp-length a
+            # No store was created, so no topic exists: invalid_topic (exit 1), as the contract says.
+            expect_rc 1 "pp-length after the refused store" pp-length a
         else
             rel_fail "a new store on a $size tmpfs: pp-commit exited $rc$(signal_note $rc), expected 0, or 74 with an error line" \
                 "stderr: $(head -c 300 "$REL_WORK/e")" "(control block: $(stat -c '%s bytes, %b blocks' "$MNT/store/control" 2>/dev/null))"

@@ -75,7 +75,11 @@ TopicReader::TopicReader(Store& store, std::string name, uint32_t slot)
 
 TopicReader::~TopicReader() = default;
 
-void TopicReader::refresh() { *head_ = read_head(store_.control()->topics[slot_]); }
+void TopicReader::refresh() {
+  uint64_t was = head_->seg_base;
+  *head_ = read_head(store_.control()->topics[slot_]);
+  if (head_->seg_base != was) release_segments(nullptr);  // e.g. GC rolled an emptied topic
+}
 uint64_t TopicReader::start() const { return head_->start; }
 uint64_t TopicReader::end() const { return head_->end; }
 
@@ -122,6 +126,17 @@ Status TopicReader::load_segments() {
   return {};
 }
 
+// Keep open only `keep` and the segment being written: a reader walking a long topic must
+// not hold every segment (file descriptors, and the space of segments GC deleted).
+void TopicReader::release_segments(Segment* keep) {
+  for (auto& other : segs_) {
+    if (other.get() == keep || other->base == head_->seg_base || !other->fd.valid()) continue;
+    other->win.reset();
+    other->win_off = other->win_len = 0;
+    other->fd.reset();
+  }
+}
+
 Result<TopicReader::Segment*> TopicReader::segment_for(uint64_t seq) {
   PP_RETURN_IF_ERROR(load_segments());
   auto it = std::upper_bound(segs_.begin(), segs_.end(), seq,
@@ -129,14 +144,7 @@ Result<TopicReader::Segment*> TopicReader::segment_for(uint64_t seq) {
   if (it == segs_.begin())
     return Status(Code::corrupt_record, store_.topic_dir(name_) + ": no segment holds sequence " + std::to_string(seq));
   Segment* seg = (--it)->get();
-  // Keep open only this segment and the one being written: a reader walking a long topic
-  // must not hold every segment (file descriptors, and the space of collected ones).
-  for (auto& other : segs_) {
-    if (other.get() == seg || other->base == head_->seg_base || !other->fd.valid()) continue;
-    other->win.reset();
-    other->win_off = other->win_len = 0;
-    other->fd.reset();
-  }
+  release_segments(seg);
   if (!seg->fd.valid()) {
     auto f = posix::open_file(seg->path, O_RDONLY);
     if (!f.ok()) return f.status();
@@ -310,6 +318,7 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       }
     }
   }
+  release_segments(nullptr);  // an idle reader (--follow) holds only the last segment
   return {};
 }
 

@@ -208,6 +208,7 @@ class TopicReader {
   Result<Segment*> segment_for(uint64_t seq);
   Result<uint64_t> offset_for(Segment& seg, uint64_t seq, bool check = true);
   Status read_index(Segment& seg);
+  void release_segments(Segment* keep);
 
   Store& store_;
   std::string name_;

@@ -181,7 +181,7 @@ run_cases() {
     bad J29 65 invalid_envelope add env_no_body 'envelope without "body" on line 2' "" pp-commit
     ADDED='"before"' ADDED_DOC='line 1'
     bad J30 2 invalid_name add env_bad_topic 'envelope with topic "a/b" on line 2' "line 1 committed; exit 2 (invalid_name), not 65" pp-commit
-    bad J31 65 record_too_large none - "--max-body 0" "" pp-commit -t t --max-body 0 1
+    bad J31 2 usage none - "--max-body 0" "a limit of 1 byte to 1 GiB" pp-commit -t t --max-body 0 1
 
     # Names: 1-200 bytes of [A-Za-z0-9._-], not . or ..
     bad N01 2 invalid_name none - "topic a/b" "" pp-commit -t a/b 1
@@ -243,7 +243,7 @@ run_cases() {
     bad R10 1 invalid_range_offset none - "-s :99999999999999999999999 (overflow)" "" pp-range t -s :99999999999999999999999
     bad R11 1 invalid_range_offset none - "-s 99999999999999999999999 (timestamp overflow)" "" pp-range t -s 99999999999999999999999
     bad R12 1 sequence_not_found none - "-s :99 (not held)" "" pp-range t -s :99
-    bad R13 0 - none - "-s '' (empty bound)" "taken as no bound (the contract would say invalid_range_offset)" pp-range t -s ''
+    bad R13 1 invalid_range_offset none - "-s '' (empty bound)" "an empty bound is not a bound" pp-range t -s ''
     bad R14 0 - none - "-s 1-0 (an id whose timestamp is wrong)" "the sequence decides; no error" pp-range t -s 1-0
     bad R15 1 invalid_range_offset none - "bad bound on an unknown topic" "the bound is checked first" pp-range nosuch -s foo
     bad R16 1 invalid_range_offset none - "pp-proc -o garbage" "" pp-proc t -n q -o garbage

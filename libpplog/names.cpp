@@ -37,6 +37,24 @@ void IdFormatter::append(std::string& out, LogId id) {
   out.append(buf_, len_);
 }
 
+void append_json_string(std::string& o, std::string_view s) {
+  o.push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      o.push_back('\\');
+      o.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static const char hex[] = "0123456789abcdef";
+      o += "\\u00";
+      o.push_back(hex[(c >> 4) & 0xf]);
+      o.push_back(hex[c & 0xf]);
+    } else {
+      o.push_back(c);
+    }
+  }
+  o.push_back('"');
+}
+
 std::string format_id(LogId id) {
   std::string s;
   append_id(s, id);

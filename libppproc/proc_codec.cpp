@@ -69,22 +69,6 @@ struct Reader {
   }
 };
 
-void json_string(std::string& o, std::string_view s) {
-  o.push_back('"');
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o.push_back('\\');
-      o.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o.push_back(c);
-    }
-  }
-  o.push_back('"');
-}
 }  // namespace
 
 std::string range_text(const std::optional<LogRange>& r) {
@@ -147,13 +131,13 @@ Result<ProcState> decode_proc(std::string_view bytes) {
 
 std::string proc_json(const ProcState& p, uint64_t lag) {
   std::string o = "{\"name\":";
-  json_string(o, p.name);
+  append_json_string(o, p.name);
   o += ",\"topic\":";
-  json_string(o, p.topic);
+  append_json_string(o, p.topic);
   o += ",\"status\":";
   o += p.disabled ? "\"disabled\"" : "\"active\"";
   o += ",\"offset\":";
-  json_string(o, p.offset);
+  append_json_string(o, p.offset);
   o += ",\"createdAt\":" + std::to_string(p.created_at);
   o += ",\"lastClaimedAt\":" + std::to_string(p.last_claimed_at);
   o += ",\"lastAckedAt\":" + std::to_string(p.last_acked_at);
@@ -167,7 +151,7 @@ std::string proc_json(const ProcState& p, uint64_t lag) {
   o += p.on_max == OnMaxReclaims::disable ? "\"disable\"" : p.on_max == OnMaxReclaims::cont ? "\"continue\"" : "\"dead-letter\"";
   o += ",\"lag\":" + std::to_string(lag);
   o += ",\"deadLetter\":";
-  json_string(o, p.on_max == OnMaxReclaims::dead_letter ? p.dead_letter : "");
+  append_json_string(o, p.on_max == OnMaxReclaims::dead_letter ? p.dead_letter : "");
   o += ",\"count\":" + std::to_string(p.count);
   o += "}";
   return o;

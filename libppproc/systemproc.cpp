@@ -14,28 +14,12 @@ namespace {
 constexpr uint8_t kProcKind = 1;        // stored on disk: never renumber
 constexpr uint8_t kSystemProcKind = 2;  // stored on disk: never renumber
 
-void json_str(std::string& o, std::string_view s) {
-  o.push_back('"');
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o.push_back('\\');
-      o.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o.push_back(c);
-    }
-  }
-  o.push_back('"');
-}
 
 void json_list(std::string& o, const std::vector<std::string>& v) {
   o.push_back('[');
   for (size_t i = 0; i < v.size(); ++i) {
     if (i) o.push_back(',');
-    json_str(o, v[i]);
+    append_json_string(o, v[i]);
   }
   o.push_back(']');
 }
@@ -49,7 +33,7 @@ std::string encode(const SystemProc& sp) {
   std::string o = systemproc_json(sp);
   o.pop_back();
   o += ",\"offset\":";
-  json_str(o, sp.opts.offset);
+  append_json_string(o, sp.opts.offset);
   o += ",\"count\":" + std::to_string(sp.opts.count.value_or(1));
   o += ",\"maxReclaims\":" + std::to_string(sp.opts.max_reclaims);
   o += ",\"reclaimTimeout\":" + std::to_string(sp.opts.reclaim_timeout);
@@ -104,13 +88,13 @@ std::string systemproc_proc_name(const SystemProc& sp, const std::string& topic)
 
 std::string systemproc_json(const SystemProc& sp) {
   std::string o = "{\"name\":";
-  json_str(o, sp.name);
+  append_json_string(o, sp.name);
   o += ",\"from\":";
   json_list(o, sp.from);
   o += ",\"to\":";
   json_list(o, sp.to);
   o += sp.stream ? ",\"stream\":" : ",\"exec\":";
-  json_str(o, sp.cmd);
+  append_json_string(o, sp.cmd);
   o += ",\"procs\":";
   json_list(o, sp.procs);
   o += "}";

@@ -210,20 +210,9 @@ std::vector<std::string> remaining_bodies(CLI::App& app) {
 }
 
 std::string json_quote(std::string_view s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o += c;
-    }
-  }
-  return o + "\"";
+  std::string o;
+  pipeproc::append_json_string(o, s);
+  return o;
 }
 
 std::string self_dir() {

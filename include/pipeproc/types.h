@@ -36,6 +36,9 @@ class IdFormatter {
   LogId last_{UINT64_MAX, UINT64_MAX};
 };
 
+// Appends s as a JSON string (quotes, escapes for " \ and control characters).
+void append_json_string(std::string& out, std::string_view s);
+
 // Topic and proc names: 1-200 bytes of [A-Za-z0-9._-], not "." or "..".
 Status check_name(std::string_view name, std::string_view what = "topic");
 

@@ -1,6 +1,9 @@
 // pp-range: print a slice of a topic, optionally following it as it grows (CONTRACT.md).
+#include <malloc.h>
+
 #include <deque>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "common.h"
@@ -23,13 +26,38 @@ struct Chunk {
 
 void export_parallel(Store& store, const std::string& topic, uint64_t from, uint64_t to, pptool::Format fmt,
                      pptool::Output& out, pptool::Progress& progress) {
-  auto work = [&store, &topic, fmt](uint64_t a, uint64_t b) {
+  // Readers are reused from a pool (one per thread at a time): a new reader would read the
+  // segment's whole index again for every chunk.
+  std::mutex pool_mu;
+  std::vector<std::unique_ptr<TopicReader>> pool;
+  auto work = [&store, &topic, fmt, &pool_mu, &pool](uint64_t a, uint64_t b) {
     Chunk c;
-    auto r = store.reader(topic);
-    if (!r.ok()) {
-      c.status = r.status();
-      return c;
+    std::unique_ptr<TopicReader> reader;
+    {
+      std::lock_guard lk(pool_mu);
+      if (!pool.empty()) {
+        reader = std::move(pool.back());
+        pool.pop_back();
+      }
     }
+    if (!reader) {
+      auto r = store.reader(topic);
+      if (!r.ok()) {
+        c.status = r.status();
+        return c;
+      }
+      reader = std::move(r).value();
+    }
+    struct GiveBack {
+      std::mutex& mu;
+      std::vector<std::unique_ptr<TopicReader>>& pool;
+      std::unique_ptr<TopicReader>& reader;
+      ~GiveBack() {
+        std::lock_guard lk(mu);
+        pool.push_back(std::move(reader));
+      }
+    } give_back{pool_mu, pool, reader};
+    auto* r = &reader;
     IdFormatter ids;
     c.text.reserve((b - a) * 64);
     pptool::Output sink(0);
@@ -58,6 +86,11 @@ void export_parallel(Store& store, const std::string& topic, uint64_t from, uint
     });
     return c;
   };
+  // Chunk buffers (about 1 MiB each) come and go: keep freed memory for the next ones
+  // instead of returning it to the kernel and faulting it in again.
+  ::mallopt(M_ARENA_MAX, 2);
+  ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
   const unsigned ahead = std::max(2u, std::thread::hardware_concurrency()) + 1;
   std::deque<std::future<Chunk>> pending;
   uint64_t next = from, logs = 0, bytes = 0;

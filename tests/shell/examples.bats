@@ -28,7 +28,7 @@ load helpers
 
 @test "the progress line appears on a terminal and never in a pipe" {
     command -v script >/dev/null || skip "script(1) is not installed"
-    seq 1 300000 >"$BATS_TEST_TMPDIR/in"
+    seq 1 2000 >"$BATS_TEST_TMPDIR/in"
     ok bash -c "{ cat '$BATS_TEST_TMPDIR/in'; sleep 0.4; echo 0; } | pp-commit -t t 2>'$BATS_TEST_TMPDIR/err' >/dev/null"
     [[ ! -s $BATS_TEST_TMPDIR/err ]] || pp_fail "progress written to a non-terminal" "$(cat "$BATS_TEST_TMPDIR/err")"
     script -qc "{ cat '$BATS_TEST_TMPDIR/in'; sleep 0.4; echo 0; } | pp-commit -t u >/dev/null" /dev/null >"$BATS_TEST_TMPDIR/tty"

@@ -310,7 +310,9 @@ dsize() { du -sb "$1" | cut -f1; }
 
 # ---------------------------------------------------------------------------- 7. claim+ack in process
 # bench_claim_ack STORE N commits N logs (not timed) and times N claim+ack cycles with
-# COUNT 1 through the library; it prints "N claim+ack cycles in S s: R/s". Against: Redis
+# COUNT 1 through the library (proc_claim then proc_ack: two commits a cycle; with
+# --one-commit, proc_ack_claim: an ack and the next claim share one commit, as a consumer
+# loop such as pp-live does); it prints "N claim+ack cycles in S s: R/s". Against: Redis
 # XREADGROUP COUNT 1 + XACK, N pairs pipelined by one redis-cli --pipe over the unix
 # socket (stream and group loaded into a fresh server first, not timed). The contenders
 # take turns, RUNS rounds, so that both see the same load; best of RUNS each.
@@ -320,19 +322,21 @@ resp_xadd "$N_CLAIM" "$P/xadd-claim.resp"
 resp_claim "$N_CLAIM" "$P/claim.resp"
 cat "$P/xadd-claim.resp" "$P/claim.resp" >/dev/null
 log "claim+ack: bench_claim_ack vs redis-cli --pipe, $N_CLAIM cycles, $RUNS rounds"
-ok_pp=1 ok_redis=1
-for ((i = 1; i <= RUNS; i++)); do
-    if [ "$ok_pp" = 1 ]; then
-        rm -rf "$CL/store"; sync
-        if out=$("$B/bench_claim_ack" "$CL/store" "$N_CLAIM" 2>>"$P/logs/claimack-pp.err"); then
-            echo "$out" >>"$P/logs/claimack-pp.log"
-            # seconds from the rate (the printed seconds have 3 decimals only)
-            awk -v n="$N_CLAIM" '{ r = $NF; sub("/s", "", r); printf "%.6f\n", n / r }' <<<"$out" >>"$TIMES/claimack-pp"
-        else
-            warn "claim+ack: bench_claim_ack $N_CLAIM failed: $(head -c 300 "$P/logs/claimack-pp.err")"
-            ERRORS=$((ERRORS + 1)); ok_pp=0; rm -f "$TIMES/claimack-pp"
-        fi
+claim_pp() {  # KEY [--one-commit]: one round of bench_claim_ack into $TIMES/KEY; 1 on failure
+    rm -rf "$CL/store"; sync
+    if out=$("$B/bench_claim_ack" "$CL/store" "$N_CLAIM" "${@:2}" 2>>"$P/logs/$1.err"); then
+        echo "$out" >>"$P/logs/$1.log"
+        # seconds from the rate (the printed seconds have 3 decimals only)
+        awk -v n="$N_CLAIM" '{ r = $NF; sub("/s", "", r); printf "%.6f\n", n / r }' <<<"$out" >>"$TIMES/$1"
+    else
+        warn "claim+ack: bench_claim_ack $N_CLAIM $* failed: $(head -c 300 "$P/logs/$1.err")"
+        ERRORS=$((ERRORS + 1)); rm -f "$TIMES/$1"; return 1
     fi
+}
+ok_pp=1 ok_pp1=1 ok_redis=1
+for ((i = 1; i <= RUNS; i++)); do
+    [ "$ok_pp" = 0 ] || claim_pp claimack-pp || ok_pp=0
+    [ "$ok_pp1" = 0 ] || claim_pp claimack-pp1 --one-commit || ok_pp1=0
     if [ "$ok_redis" = 1 ]; then
         if "$P/redis-fresh.sh" "$P/xadd-claim.resp" 2>>"$P/logs/claimack-redis.err" \
                 && timed claimack-redis "$REDIS_CLI" -s "$R.sock" --pipe <"$P/claim.resp" \
@@ -346,12 +350,14 @@ done
 rm -rf "$CL/store"
 redis_stop
 raw_times claimack-pp "claim+ack: bench_claim_ack, $N_CLAIM cycles, COUNT 1" "$N_CLAIM" cycles
+raw_times claimack-pp1 "claim+ack: bench_claim_ack --one-commit (proc_ack_claim), $N_CLAIM cycles" "$N_CLAIM" cycles
 raw_times claimack-redis "claim+ack: redis-cli --pipe, $N_CLAIM x (XREADGROUP+XACK)" "$N_CLAIM" pairs
 
 verdict_value "claim+ack in process, COUNT 1 (bench_claim_ack)" \
     "$(rate "$N_CLAIM" "$(stat_of claimack-pp best)")" ">=" $CLAIM_RATE_TARGET "/s" \
     "best of $RUNS; $N_CLAIM cycles each on a fresh store (commit not timed); median $(rate "$N_CLAIM" "$(stat_of claimack-pp median)")/s"
 verdict_ratio "claim+ack in process vs Redis XREADGROUP+XACK (x faster)" claimack-redis claimack-pp best ">=" 3
+verdict_ratio "claim+ack, ack and next claim in one commit (proc_ack_claim) vs Redis (x faster)" claimack-redis claimack-pp1 best ">=" 3
 t=$(stat_of claimack-redis best)
 [ "$t" = NA ] || info_row "claim+ack: Redis XREADGROUP+XACK pipelined" "$(rate "$N_CLAIM" "$t") /s" \
     "best of $RUNS: $N_CLAIM pairs in $(ms "$t") through one redis-cli --pipe (unix socket); ratio of the medians $(ratio "$(stat_of claimack-redis median)" "$(stat_of claimack-pp median)")"

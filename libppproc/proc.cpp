@@ -110,84 +110,80 @@ Status check_proc_settings(const ProcOptions& o) {
 }
 
 
-Result<ClaimResult> proc_claim(Store& store, std::string_view topic, std::string_view name, const ProcOptions& opts) {
-  PP_RETURN_IF_ERROR(check_name(topic));
-  PP_RETURN_IF_ERROR(check_name(name, "proc"));
-  PP_RETURN_IF_ERROR(check_proc_settings(opts));
-  ClaimResult result;
-  bool disabled_now = false;
-  Status st = store.transact(false, [&](Txn& t) -> Status {
-    TopicReader* r = reader_or_null(store, topic);
-    const uint64_t now = now_ms();
-    ProcState p;
-    bool changed = false;
-    if (auto cur = t.get(kProcKind, name)) {
-      auto d = decode_proc(*cur);
-      if (!d.ok()) return d.status();
-      p = std::move(d).value();
-      if (p.topic != topic)
-        return Status(Code::proc_name_not_unique,
-                      "proc '" + std::string(name) + "' already reads topic '" + p.topic + "'");
-      if (opts.count && *opts.count != p.count) {
-        p.count = *opts.count;
+namespace {
+// The claim step of proc_claim, inside a transaction. A proc that reached its max reclaims
+// and became disabled on the way sets *disabled_now (its state is saved, nothing claimed).
+Status claim_in(Txn& t, std::string_view topic, std::string_view name, const ProcOptions& opts, ClaimResult& result,
+                bool* disabled_now) {
+  TopicReader* r = reader_or_null(t.store(), topic);
+  const uint64_t now = now_ms();
+  ProcState p;
+  bool changed = false;
+  if (auto cur = t.get(kProcKind, name)) {
+    auto d = decode_proc(*cur);
+    if (!d.ok()) return d.status();
+    p = std::move(d).value();
+    if (p.topic != topic)
+      return Status(Code::proc_name_not_unique,
+                    "proc '" + std::string(name) + "' already reads topic '" + p.topic + "'");
+    if (opts.count && *opts.count != p.count) {
+      p.count = *opts.count;
+      changed = true;
+    }
+  } else {
+    if (opts.must_exist) return no_proc(name);
+    p.name = name;
+    p.topic = topic;
+    p.offset = opts.offset;
+    p.start_seq = r ? r->end() : 0;
+    p.created_at = now;
+    p.count = opts.count.value_or(1);
+    p.max_reclaims = opts.max_reclaims;
+    p.reclaim_timeout = opts.reclaim_timeout;
+    p.on_max = opts.on_max;
+    if (p.on_max == OnMaxReclaims::dead_letter) {
+      p.dead_letter = opts.dead_letter.empty() ? p.name + ".dead" : opts.dead_letter;
+      PP_RETURN_IF_ERROR(check_name(p.dead_letter));
+    }
+    changed = true;
+  }
+  if (p.disabled) return Status(Code::proc_is_disabled, "proc '" + p.name + "' is disabled");
+  if (p.open_claim()) {
+    if (p.reclaim_timeout < 0 || now < p.last_claimed_at + static_cast<uint64_t>(p.reclaim_timeout)) {
+      result.blocked_until = p.reclaim_timeout < 0 ? 0 : p.last_claimed_at + static_cast<uint64_t>(p.reclaim_timeout);
+      if (changed) save(t, p);
+      return {};
+    }
+    PP_RETURN_IF_ERROR(reclaim(t, p, now));  // the claim timed out
+    changed = true;
+    if (p.disabled) {
+      *disabled_now = true;
+      save(t, p);
+      return {};
+    }
+  }
+  if (r) {
+    auto from = next_unacked(p, r);
+    if (!from.ok()) return from.status();
+    uint64_t to = std::min(r->end(), *from + static_cast<uint64_t>(p.count));
+    if (*from < to) {
+      PP_RETURN_IF_ERROR(read_logs(*r, *from, to, result.logs));
+      if (!result.logs.empty()) {
+        p.previous = p.claimed;
+        p.claimed = LogRange{result.logs.front().id, result.logs.back().id};
+        p.last_claimed_at = now;
         changed = true;
       }
-    } else {
-      if (opts.must_exist) return no_proc(name);
-      p.name = name;
-      p.topic = topic;
-      p.offset = opts.offset;
-      p.start_seq = r ? r->end() : 0;
-      p.created_at = now;
-      p.count = opts.count.value_or(1);
-      p.max_reclaims = opts.max_reclaims;
-      p.reclaim_timeout = opts.reclaim_timeout;
-      p.on_max = opts.on_max;
-      if (p.on_max == OnMaxReclaims::dead_letter) {
-        p.dead_letter = opts.dead_letter.empty() ? p.name + ".dead" : opts.dead_letter;
-        PP_RETURN_IF_ERROR(check_name(p.dead_letter));
-      }
-      changed = true;
     }
-    if (p.disabled) return Status(Code::proc_is_disabled, "proc '" + p.name + "' is disabled");
-    if (p.open_claim()) {
-      if (p.reclaim_timeout < 0 || now < p.last_claimed_at + static_cast<uint64_t>(p.reclaim_timeout)) {
-        result.blocked_until = p.reclaim_timeout < 0 ? 0 : p.last_claimed_at + static_cast<uint64_t>(p.reclaim_timeout);
-        if (changed) save(t, p);
-        return {};
-      }
-      PP_RETURN_IF_ERROR(reclaim(t, p, now));  // the claim timed out
-      changed = true;
-      if (p.disabled) {
-        disabled_now = true;
-        save(t, p);
-        return {};
-      }
-    }
-    if (r) {
-      auto from = next_unacked(p, r);
-      if (!from.ok()) return from.status();
-      uint64_t to = std::min(r->end(), *from + static_cast<uint64_t>(p.count));
-      if (*from < to) {
-        PP_RETURN_IF_ERROR(read_logs(*r, *from, to, result.logs));
-        if (!result.logs.empty()) {
-          p.previous = p.claimed;
-          p.claimed = LogRange{result.logs.front().id, result.logs.back().id};
-          p.last_claimed_at = now;
-          changed = true;
-        }
-      }
-    }
-    if (changed) save(t, p);
-    return {};
-  });
-  if (!st.ok()) return st;
-  if (disabled_now)
-    return Status(Code::proc_is_disabled, "proc '" + std::string(name) + "' reached its max reclaims and is disabled");
-  return result;
+  }
+  if (changed) save(t, p);
+  return {};
 }
 
-namespace {
+Status disabled_by_reclaims(std::string_view name) {
+  return Status(Code::proc_is_disabled, "proc '" + std::string(name) + "' reached its max reclaims and is disabled");
+}
+
 Result<LogRange> ack_in(Txn& t, std::string_view name) {
   auto p = load(t, name);
   if (!p.ok()) return p.status();
@@ -199,6 +195,44 @@ Result<LogRange> ack_in(Txn& t, std::string_view name) {
   return *p->acked;
 }
 }  // namespace
+
+Result<ClaimResult> proc_claim(Store& store, std::string_view topic, std::string_view name, const ProcOptions& opts) {
+  PP_RETURN_IF_ERROR(check_name(topic));
+  PP_RETURN_IF_ERROR(check_name(name, "proc"));
+  PP_RETURN_IF_ERROR(check_proc_settings(opts));
+  ClaimResult result;
+  bool disabled_now = false;
+  Status st = store.transact(false, [&](Txn& t) { return claim_in(t, topic, name, opts, result, &disabled_now); });
+  if (!st.ok()) return st;
+  if (disabled_now) return disabled_by_reclaims(name);
+  return result;
+}
+
+Result<AckClaimResult> proc_ack_claim(Store& store, std::string_view topic, std::string_view name,
+                                      const ProcOptions& opts, std::span<const Entry> entries, bool sync,
+                                      std::vector<LogId>* ids) {
+  PP_RETURN_IF_ERROR(check_name(topic));
+  PP_RETURN_IF_ERROR(check_name(name, "proc"));
+  PP_RETURN_IF_ERROR(check_proc_settings(opts));
+  AckClaimResult out;
+  Status st = store.transact(
+      sync,
+      [&](Txn& t) -> Status {
+        auto acked = ack_in(t, name);
+        if (!acked.ok()) return acked.status();
+        out.acked = *acked;
+        for (const Entry& e : entries) t.add(e.topic, e.body);
+        bool disabled_now = false;  // cannot happen: the ack just closed the claim
+        Status claimed = claim_in(t, topic, name, opts, out.next, &disabled_now);
+        // A disabled proc may still ack its open claim; it just claims nothing more.
+        if (claimed.code() == Code::proc_is_disabled) return Status{};
+        return claimed;
+      },
+      ids);
+  if (!st.ok()) return st;
+  return out;
+}
+
 
 Result<LogRange> proc_ack(Store& store, std::string_view name) {
   LogRange out;

@@ -67,9 +67,11 @@ int main(int argc, char** argv) {
   IdFormatter ids;
   pptool::Format fmt = pptool::parse_format(format);
   int rc = 0;
+  std::optional<ClaimResult> next;  // claimed together with the last ack
   while (!g_stop) {
     uint32_t seen = store->change_counter();
-    auto claim = proc_claim(*store, topic, name, opts);
+    Result<ClaimResult> claim = next ? Result<ClaimResult>(std::move(*next)) : proc_claim(*store, topic, name, opts);
+    next.reset();
     if (!claim.ok()) {
       cleanup();
       pptool::fail(claim.status());
@@ -89,8 +91,11 @@ int main(int argc, char** argv) {
     if (exec_cmd.empty()) {
       for (const ClaimedLog& l : claim->logs) pptool::print_log(out, ids, fmt, l.id, l.body);
       out.flush();
-      auto acked = proc_ack(*store, name);
-      if (!acked.ok() && acked.status().code() != Code::nothing_to_ack) {
+      // The ack and the next claim share one commit.
+      auto acked = proc_ack_claim(*store, topic, name, opts);
+      if (acked.ok()) {
+        if (!acked->next.logs.empty() || acked->next.blocked_until) next = std::move(acked->next);
+      } else if (acked.status().code() != Code::nothing_to_ack) {
         cleanup();
         pptool::fail(acked.status());
       }

@@ -1,5 +1,7 @@
 // In-process claim+ack cycles per second through the library API (COUNT 1).
-// usage: claim_ack STORE_DIR N
+// usage: claim_ack STORE_DIR N [--one-commit]
+//   default       proc_claim then proc_ack: two commits per cycle
+//   --one-commit  proc_ack_claim: each ack and the next claim in one commit
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,10 +14,11 @@
 using namespace pipeproc;
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: claim_ack STORE_DIR N\n");
+  if (argc < 3 || (argc > 3 && std::string(argv[3]) != "--one-commit")) {
+    std::fprintf(stderr, "usage: claim_ack STORE_DIR N [--one-commit]\n");
     return 2;
   }
+  const bool one_commit = argc > 3;
   const std::string dir = argv[1];
   const size_t n = std::strtoull(argv[2], nullptr, 10);
   auto s = Store::open(dir, Store::Mode::write);
@@ -31,11 +34,22 @@ int main(int argc, char** argv) {
   ProcOptions opts;
   auto t0 = std::chrono::steady_clock::now();
   size_t done = 0;
-  for (;;) {
+  if (one_commit) {
     auto c = proc_claim(store, "bench", "p", opts);
-    if (!c.ok() || c->logs.empty()) break;
-    if (!proc_ack(store, "p").ok()) return 1;
-    ++done;
+    bool more = c.ok() && !c->logs.empty();
+    while (more) {
+      auto r = proc_ack_claim(store, "bench", "p", opts);
+      if (!r.ok()) return 1;
+      ++done;
+      more = !r->next.logs.empty();
+    }
+  } else {
+    for (;;) {
+      auto c = proc_claim(store, "bench", "p", opts);
+      if (!c.ok() || c->logs.empty()) break;
+      if (!proc_ack(store, "p").ok()) return 1;
+      ++done;
+    }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("%zu claim+ack cycles in %.3f s: %.0f/s\n", done, secs, done / secs);

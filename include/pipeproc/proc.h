@@ -87,6 +87,16 @@ Result<LogRange> proc_ack(Store& store, std::string_view name);
 // ackCommit: acks and commits entries in one commit; ids receives the committed ids.
 Result<LogRange> proc_ack_commit(Store& store, std::string_view name, std::span<const Entry> entries, bool sync,
                                  std::vector<LogId>* ids);
+// An ack (or ackCommit, with entries) and the next claim in ONE commit: a consumer loop
+// pays one commit per claim instead of two. The claim follows proc_claim's rules; a proc
+// that is disabled keeps the ack and claims nothing. The proc must read TOPIC.
+struct AckClaimResult {
+  LogRange acked;
+  ClaimResult next;
+};
+Result<AckClaimResult> proc_ack_claim(Store& store, std::string_view topic, std::string_view name,
+                                      const ProcOptions& opts, std::span<const Entry> entries = {},
+                                      bool sync = false, std::vector<LogId>* ids = nullptr);
 // reclaim: returns the state after the reset.
 Result<ProcState> proc_reclaim(Store& store, std::string_view name);
 

@@ -132,3 +132,45 @@ TEST_CASE("AckCommitIsOneCommitOrNone") {
   CHECK(!proc_inspect(*s, "p")->open_claim());
   CHECK(all_logs(*s, "out").size() == 1);
 }
+
+TEST_CASE("AckClaimAcksAndClaimsTheNextInOneCommit") {
+  TempDir dir;
+  FixedClock clock(1000);
+  auto s = open_store(dir.path);
+  commit_n(*s, "t", 3);
+  ProcOptions o;
+  CHECK(proc_ack_claim(*s, "t", "p", o).status().code() == Code::invalid_proc);  // nothing to ack yet
+  CHECK(claim(*s, "p") == std::vector<uint64_t>{0});
+  std::string body = R"({"done":0})";
+  Entry e{"out", body};
+  uint32_t before = s->change_counter();
+  auto r = proc_ack_claim(*s, "t", "p", o, {&e, 1});
+  REQUIRE(r.ok());
+  CHECK(s->change_counter() == before + 1);  // one commit for the ack, the log and the claim
+  CHECK(r->acked.last.seq == 0);
+  REQUIRE(r->next.logs.size() == 1);
+  CHECK(r->next.logs[0].id.seq == 1);
+  CHECK(all_logs(*s, "out").size() == 1);
+  auto st = proc_inspect(*s, "p");
+  CHECK(st->open_claim());
+  CHECK(st->claimed->first.seq == 1);
+  CHECK(st->acked->last.seq == 0);
+  // A wrong topic refuses the whole step: the claim stays open, nothing committed.
+  CHECK(proc_ack_claim(*s, "other", "p", o, {&e, 1}).status().code() == Code::proc_name_not_unique);
+  CHECK(proc_inspect(*s, "p")->open_claim());
+  CHECK(all_logs(*s, "out").size() == 1);
+  // A disabled proc keeps its ack and claims nothing more.
+  REQUIRE(proc_disable(*s, "p").ok());
+  r = proc_ack_claim(*s, "t", "p", o);
+  REQUIRE(r.ok());
+  CHECK(r->acked.last.seq == 1);
+  CHECK(r->next.logs.empty());
+  CHECK(!proc_inspect(*s, "p")->open_claim());
+  // At the end of the topic the ack still lands, with nothing claimed.
+  REQUIRE(proc_resume(*s, "p").ok());
+  CHECK(claim(*s, "p") == std::vector<uint64_t>{2});
+  r = proc_ack_claim(*s, "t", "p", o);
+  REQUIRE(r.ok());
+  CHECK(r->next.logs.empty());
+  CHECK(!proc_inspect(*s, "p")->open_claim());
+}

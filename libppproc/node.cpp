@@ -72,17 +72,12 @@ class StreamProcess {
   Status start(const std::string& cmd, const std::vector<std::pair<std::string, std::string>>& env) {
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC)) return errno_status(errno, "pipe");
-    pid_ = ::fork();
-    if (pid_ < 0) return errno_status(errno, "fork");
-    if (pid_ == 0) {
-      ::setpgid(0, 0);
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      ::signal(SIGPIPE, SIG_DFL);
-      for (auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
+    auto spawned = spawn_shell(cmd, env, in[0], out[1], -1);
+    if (!spawned.ok()) {
+      for (int fd : {in[0], in[1], out[0], out[1]}) ::close(fd);
+      return spawned.status();
     }
+    pid_ = *spawned;
     ::close(in[0]);
     ::close(out[1]);
     to_ = in[1];

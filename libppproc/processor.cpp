@@ -16,23 +16,47 @@ extern char** environ;
 
 namespace pipeproc {
 
+Result<pid_t> spawn_shell(const std::string& cmd, const std::vector<std::pair<std::string, std::string>>& env,
+                          int in_fd, int out_fd, int err_fd) {
+  // The environment is built before fork: after it, a child of a threaded process may not
+  // allocate.
+  std::vector<std::string> vars;
+  for (auto& [k, v] : env) vars.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (std::string& v : vars) envp.push_back(v.data());
+  for (char** e = environ; *e; ++e) {
+    std::string_view name(*e, std::strcspn(*e, "="));
+    bool replaced = false;
+    for (auto& [k, v] : env) replaced = replaced || name == k;
+    if (!replaced) envp.push_back(*e);
+  }
+  envp.push_back(nullptr);
+  const char* argv[] = {"sh", "-c", cmd.c_str(), nullptr};
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_status(errno, "fork");
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::dup2(in_fd, 0);
+    ::dup2(out_fd, 1);
+    if (err_fd >= 0) ::dup2(err_fd, 2);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
 Result<ExecResult> run_exec(const std::string& cmd, const std::string& input,
                             const std::vector<std::pair<std::string, std::string>>& env, int64_t timeout_ms) {
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC))
     return errno_status(errno, "pipe");
-  pid_t pid = ::fork();
-  if (pid < 0) return errno_status(errno, "fork");
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    ::signal(SIGPIPE, SIG_DFL);
-    for (auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
+  auto spawned = spawn_shell(cmd, env, in[0], out[1], err[1]);
+  if (!spawned.ok()) {
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) ::close(fd);
+    return spawned.status();
   }
+  const pid_t pid = *spawned;
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);

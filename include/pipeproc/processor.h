@@ -2,6 +2,8 @@
 // holds result bodies as JSON lines. Used by pp-live --exec (and the node's systemProcs).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -18,6 +20,12 @@ struct ExecResult {
   std::string out;         // everything it wrote on stdout
   std::string err_tail;    // the last few hundred bytes of stderr, for messages
 };
+
+// Starts `sh -c cmd` in a process group of its own with extra environment entries; its
+// stdin and stdout become in_fd and out_fd, its stderr err_fd (-1: this process's). The
+// child only calls async-signal-safe functions, so the caller may have threads.
+Result<pid_t> spawn_shell(const std::string& cmd, const std::vector<std::pair<std::string, std::string>>& env,
+                          int in_fd, int out_fd, int err_fd);
 
 // Runs `sh -c cmd` with input on stdin and extra environment entries; kills it (and its
 // process group) after timeout_ms (-1: no limit).

@@ -28,14 +28,19 @@ export PIPEPROC_LOCATION=$tmp/store0
 unset PIPEPROC_LOCATION
 
 # find_package(pipeproc)
-cmake -S "$src/examples/embed" -B "$tmp/embed" -DCMAKE_PREFIX_PATH="$p" -DCMAKE_BUILD_TYPE=Release >/dev/null
+# A sanitizer build installs instrumented libraries: consumers need the same flags
+# (PP_SANITIZER_FLAGS, set by tests/CMakeLists.txt).
+san=${PP_SANITIZER_FLAGS:-}
+cmake -S "$src/examples/embed" -B "$tmp/embed" -DCMAKE_PREFIX_PATH="$p" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
 cmake --build "$tmp/embed" -j 2 >/dev/null
 out=$("$tmp/embed/embed" "$tmp/store1") && [[ $out == *"squares holds 3 logs"* ]] || fail "embed (find_package) did not work"
 
 # pkg-config
 PKG_CONFIG_PATH=$p/lib/pkgconfig:$p/lib/x86_64-linux-gnu/pkgconfig
 export PKG_CONFIG_PATH
-g++ -O1 -o "$tmp/embed-pc" "$src/examples/embed/main.cpp" $(pkg-config --cflags --libs pipeproc)
+# shellcheck disable=SC2086  # $san is a list of flags
+g++ -O1 $san -o "$tmp/embed-pc" "$src/examples/embed/main.cpp" $(pkg-config --cflags --libs pipeproc)
 out=$("$tmp/embed-pc" "$tmp/store2") && [[ $out == *"squares holds 3 logs"* ]] || fail "embed (pkg-config) did not work"
 
 # The .deb, unpacked into a scratch root.

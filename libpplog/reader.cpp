@@ -284,7 +284,7 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       size_t at = 0;
       while (seq < to && seq < next_base) {
         RecordView rec;
-        DecodeResult d = decode_record(data.substr(at), &rec, kMaxRecordBody);
+        DecodeResult d = decode_record(data.substr(at), &rec, kMaxRecordBody, seq);
         if (d == DecodeResult::truncated) {
           if (win_end >= limit)
             return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));

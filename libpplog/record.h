@@ -35,7 +35,10 @@ struct RecordView {
 enum class DecodeResult { ok, truncated, corrupt };
 // Decodes the record at the start of buf. truncated: buf ends before the record does
 // (a torn tail when at the end of a file); corrupt: header or checksum wrong.
-DecodeResult decode_record(std::string_view buf, RecordView* out, size_t max_body);
+// A record whose sequence is below verify_from is not checksummed: a scan that only
+// steps over it (from an index entry to the log it wants) never hands out its body, and
+// the sequence chain it walks is still checked.
+DecodeResult decode_record(std::string_view buf, RecordView* out, size_t max_body, uint64_t verify_from = 0);
 
 // File headers (segment, index, journal share one layout: magic, version, 0, u64, xxh3).
 void encode_file_header(char out[32], uint64_t magic, uint32_t version, uint64_t value);

@@ -112,10 +112,10 @@ void usage_error(std::string_view message) {
   std::exit(2);
 }
 
-void Output::flush() {
+void Output::write_all(std::string_view s) {
   size_t off = 0;
-  while (off < buf_.size()) {
-    ssize_t n = ::write(1, buf_.data() + off, buf_.size() - off);
+  while (off < s.size()) {
+    ssize_t n = ::write(1, s.data() + off, s.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EPIPE) {
@@ -128,7 +128,6 @@ void Output::flush() {
     }
     off += static_cast<size_t>(n);
   }
-  buf_.clear();
 }
 
 Format parse_format(const std::string& f) {

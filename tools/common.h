@@ -62,6 +62,12 @@ class Output {
   explicit Output(size_t cap = 1 << 18) { buf_.reserve(cap); }
   ~Output() { flush(); }
   void put(std::string_view s) {
+    if (s.size() >= buf_.capacity() / 2) {
+      // Large: written straight from where it is, not copied into the buffer first.
+      flush();
+      write_all(s);
+      return;
+    }
     buf_.append(s);
     if (buf_.size() >= buf_.capacity() / 2) flush();
   }
@@ -70,9 +76,13 @@ class Output {
   void maybe_flush() {
     if (buf_.size() >= (1 << 17)) flush();
   }
-  void flush();
+  void flush() {
+    write_all(buf_);
+    buf_.clear();
+  }
 
  private:
+  static void write_all(std::string_view s);  // to stdout; EPIPE ends the tool quietly
   std::string buf_;
 };
 

@@ -60,7 +60,6 @@ void export_parallel(Store& store, const std::string& topic, uint64_t from, uint
     auto* r = &reader;
     IdFormatter ids;
     c.text.reserve((b - a) * 64);
-    pptool::Output sink(0);
     c.status = (*r)->scan(a, b, [&](const LogView& v) {
       std::string& t = c.text;
       switch (fmt) {

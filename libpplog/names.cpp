@@ -15,6 +15,11 @@ void append_id(std::string& out, LogId id) {
 }
 
 void IdFormatter::append(std::string& out, LogId id) {
+  char buf[kMaxLen];
+  out.append(buf, static_cast<size_t>(write(buf, id) - buf));
+}
+
+char* IdFormatter::write(char* out, LogId id) {
   if (id.ts == last_.ts && id.seq == last_.seq + 1 && last_.seq != UINT64_MAX) {
     // Increment the decimal digits in place; grow by one digit on a carry out of the top.
     size_t i = len_;
@@ -34,7 +39,8 @@ void IdFormatter::append(std::string& out, LogId id) {
     len_ = static_cast<size_t>(r.ptr - buf_);
   }
   last_ = id;
-  out.append(buf_, len_);
+  std::memcpy(out, buf_, len_);
+  return out + len_;
 }
 
 void append_json_string(std::string& o, std::string_view s) {

@@ -1,8 +1,11 @@
 // pp-range: print a slice of a topic, optionally following it as it grows (CONTRACT.md).
 #include <malloc.h>
 
+#include <algorithm>
+#include <cstring>
 #include <deque>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -16,11 +19,39 @@ namespace {
 // own reader) and written in order, a few chunks ahead: the work per log (checksum, id,
 // copy) is spread over the cores while memory stays bounded.
 constexpr uint64_t kParallelMin = 1 << 16;
-constexpr uint64_t kChunk = 1 << 13;
+constexpr uint64_t kChunkBytes = 1 << 20;  // text per chunk; its log count adapts to it
+
+// A chunk's text, appended through a cursor: one room check per log, not one per piece.
+class Text {
+ public:
+  char* room(size_t n) {
+    if (cap_ - len_ < n) grow(n);
+    return buf_.get() + len_;
+  }
+  void done(char* end) { len_ = static_cast<size_t>(end - buf_.get()); }
+  std::string_view view() const { return {buf_.get(), len_}; }
+  void clear() { len_ = 0; }
+
+ private:
+  void grow(size_t n) {
+    size_t cap = std::max(cap_ * 2, len_ + n);
+    auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+    if (len_) std::memcpy(bigger.get(), buf_.get(), len_);
+    buf_ = std::move(bigger);
+    cap_ = cap;
+  }
+  std::unique_ptr<char[]> buf_;
+  size_t len_ = 0, cap_ = 0;
+};
+
+char* put(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
 
 struct Chunk {
   Status status;
-  std::string text;
+  Text text;
   uint64_t logs = 0, bytes = 0;
 };
 
@@ -30,7 +61,9 @@ void export_parallel(Store& store, const std::string& topic, uint64_t from, uint
   // segment's whole index again for every chunk.
   std::mutex pool_mu;
   std::vector<std::unique_ptr<TopicReader>> pool;
-  auto work = [&store, &topic, fmt, &pool_mu, &pool](uint64_t a, uint64_t b) {
+  // Chunk texts are reused too: fresh ones would be faulted in page by page.
+  std::vector<Text> texts;
+  auto work = [&store, &topic, fmt, &pool_mu, &pool, &texts](uint64_t a, uint64_t b) {
     Chunk c;
     std::unique_ptr<TopicReader> reader;
     {
@@ -38,6 +71,11 @@ void export_parallel(Store& store, const std::string& topic, uint64_t from, uint
       if (!pool.empty()) {
         reader = std::move(pool.back());
         pool.pop_back();
+      }
+      if (!texts.empty()) {
+        c.text = std::move(texts.back());
+        texts.pop_back();
+        c.text.clear();
       }
     }
     if (!reader) {
@@ -59,42 +97,43 @@ void export_parallel(Store& store, const std::string& topic, uint64_t from, uint
     } give_back{pool_mu, pool, reader};
     auto* r = &reader;
     IdFormatter ids;
-    c.text.reserve((b - a) * 64);
     c.status = (*r)->scan(a, b, [&](const LogView& v) {
-      std::string& t = c.text;
+      char* p = c.text.room(v.body.size() + IdFormatter::kMaxLen + 24);
       switch (fmt) {
         case pptool::Format::log:
-          t.append(R"({"id":")");
-          ids.append(t, v.id);
-          t.append(R"(","body":)");
-          t.append(v.body);
-          t.append("}\n");
+          p = put(p, R"({"id":")");
+          p = ids.write(p, v.id);
+          p = put(p, R"(","body":)");
+          p = put(p, v.body);
+          p = put(p, "}\n");
           break;
         case pptool::Format::body:
-          t.append(v.body);
-          t.push_back('\n');
+          p = put(p, v.body);
+          *p++ = '\n';
           break;
         case pptool::Format::id:
-          ids.append(t, v.id);
-          t.push_back('\n');
+          p = ids.write(p, v.id);
+          *p++ = '\n';
           break;
       }
+      c.text.done(p);
       ++c.logs;
       c.bytes += v.body.size();
       return true;
     });
     return c;
   };
-  // Chunk buffers (about 1 MiB each) come and go: keep freed memory for the next ones
-  // instead of returning it to the kernel and faulting it in again.
+  // Readers' buffers come and go: keep freed memory for the next ones instead of
+  // returning it to the kernel and faulting it in again.
   ::mallopt(M_ARENA_MAX, 2);
   ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
   const unsigned ahead = std::max(2u, std::thread::hardware_concurrency()) + 1;
   std::deque<std::future<Chunk>> pending;
   uint64_t next = from, logs = 0, bytes = 0;
+  uint64_t per_chunk = 64;  // logs per chunk, from the text per log seen so far
   auto launch = [&] {
-    uint64_t b = std::min(to, next + kChunk);
+    uint64_t b = std::min(to, next + per_chunk);
     pending.push_back(std::async(std::launch::async, work, next, b));
     next = b;
   };
@@ -103,7 +142,7 @@ void export_parallel(Store& store, const std::string& topic, uint64_t from, uint
     Chunk c = pending.front().get();
     pending.pop_front();
     if (next < to) launch();
-    out.put(c.text);
+    out.put(c.text.view());
     if (!c.status.ok()) {
       out.flush();
       for (auto& f : pending) f.wait();
@@ -112,6 +151,10 @@ void export_parallel(Store& store, const std::string& topic, uint64_t from, uint
     logs += c.logs;
     bytes += c.bytes;
     progress.update(logs, bytes);
+    if (c.logs > 0)
+      per_chunk = std::clamp<uint64_t>(kChunkBytes * c.logs / std::max<size_t>(1, c.text.view().size()), 1, 1 << 16);
+    std::lock_guard lk(pool_mu);
+    texts.push_back(std::move(c.text));
   }
   out.flush();
 }

@@ -27,7 +27,10 @@ void append_id(std::string& out, LogId id);
 // one, so the text of the last id is kept and its sequence digits are incremented in place.
 class IdFormatter {
  public:
+  static constexpr size_t kMaxLen = 41;  // 20 digits, '-', 20 digits
   void append(std::string& out, LogId id);
+  // Writes the id at out (room for kMaxLen bytes); returns the end of what it wrote.
+  char* write(char* out, LogId id);
 
  private:
   char buf_[48] = {};

@@ -284,3 +284,23 @@ expect_seqs() {
     ((nseg >= 3)) || skip "PIPEPROC_SEGMENT_BYTES is not honoured ($nseg segment file)"
     expect_output "$(seq 0 999 | awk '{ printf "{\"i\":%d,\"pad\":\"%s\"}\n", $1, "ffffffffffffffffffffffffffffffffffffffff" }')" cat "$out"
 }
+
+@test "a parallel export of large logs keeps its memory bounded and its order" {
+    # 70,000 logs of 2 KiB: enough for the parallel export, whose chunks are cut by size
+    # (a fixed count of logs per chunk would hold 4 x 16 MiB of text here).
+    pad=$(head -c 2000 /dev/zero | tr '\0' 'x')
+    seq 0 69999 | awk -v pad="$pad" '{ printf "{\"i\":%d,\"pad\":\"%s\"}\n", $1, pad }' >"$BATS_TEST_TMPDIR/in"
+    pp-commit -q --no-sync -t big <"$BATS_TEST_TMPDIR/in"
+    py=$(command -v /usr/bin/python3 || command -v python3)
+    rss=$("$py" -S -c '
+import resource, subprocess, sys
+with open(sys.argv[1], "wb") as out:
+    p = subprocess.run(sys.argv[2:], stdout=out)
+if p.returncode: sys.exit(p.returncode)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$BATS_TEST_TMPDIR/out" pp-range big --format body)
+    cmp -s "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/in" || pp_fail "the export differs from the input"
+    echo "# peak RSS $rss KiB"
+    limit=48
+    [[ -z ${PP_SANITIZER_FLAGS:-} ]] || limit=512
+    ((rss < limit * 1024)) || pp_fail "pp-range peaked at $rss KiB (limit $limit MiB)"
+}

@@ -2,6 +2,7 @@
 #include "pipeproc/gc.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,8 +104,14 @@ Result<std::vector<GcTopicResult>> gc_collect(Store& store, const GcOptions& opt
     for (auto [base, bytes] : dead_segments(dir, opts.dry_run ? start : rd.start())) {
       res.bytes_freed += bytes;
       if (opts.dry_run) continue;
-      ::unlink(seg_path(dir, base, ".log").c_str());
-      ::unlink(seg_path(dir, base, ".idx").c_str());
+      for (const char* ext : {".log", ".idx"}) {
+        std::string path = seg_path(dir, base, ext);
+        if (opts.release_later) {
+          int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+          if (fd >= 0) opts.release_later->push_back(fd);
+        }
+        ::unlink(path.c_str());
+      }
     }
     if (opts.dry_run && start == rd.end() && start > rd.start()) {
       // The last segment would roll over and go too.

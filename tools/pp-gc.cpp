@@ -1,8 +1,44 @@
 // pp-gc: run one collection (cron-friendly), as the node's GC does (CONTRACT.md).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "common.h"
 #include "pipeproc/gc.h"
 
 using namespace pipeproc;
+
+namespace {
+// The collected files are unlinked already; the last close of each gives its space back,
+// which costs the kernel time in proportion to the file's cached pages (about 10 ms per
+// 64 MiB segment here). A detached child that holds nothing else does those closes, so a
+// cron job or a script is not held up by them; if it cannot be started, they happen here.
+void release_in_background(std::vector<int>& fds) {
+  if (fds.empty()) return;
+  std::sort(fds.begin(), fds.end());
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // Close everything else first (stdout may be a pipe someone waits on to end).
+    unsigned from = 0;
+    for (int fd : fds) {
+      if (static_cast<unsigned>(fd) > from) ::close_range(from, static_cast<unsigned>(fd) - 1, 0);
+      from = static_cast<unsigned>(fd) + 1;
+    }
+    ::close_range(from, ~0u, 0);
+    ::setsid();
+    for (int fd : fds) ::close(fd);
+    ::_exit(0);
+  }
+  // The parent's copies are not the last ones when the child runs; closing them is cheap.
+  for (int fd : fds) ::close(fd);
+  fds.clear();
+  if (pid > 0) {
+    // Reap it if it is already done; otherwise init adopts it when this process exits.
+    ::waitpid(pid, nullptr, WNOHANG);
+  }
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   pptool::StoreArgs store_args;
@@ -21,8 +57,11 @@ int main(int argc, char** argv) {
   opts.min_prune_time = static_cast<uint64_t>(min_prune);
   auto store = pptool::open_store(store_args, Store::Mode::read);
   pptool::Progress progress("topics", json);
+  std::vector<int> deleted;
+  opts.release_later = &deleted;
   auto res = gc_collect(*store, opts, [&](uint64_t n, uint64_t b) { progress.update(n, b); });
   progress.done();
+  release_in_background(deleted);
   if (!res.ok()) pptool::fail(res.status());
   pptool::Output out;
   for (const GcTopicResult& r : *res) {

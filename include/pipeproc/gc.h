@@ -20,6 +20,12 @@ namespace pipeproc {
 struct GcOptions {
   uint64_t min_prune_time = 30000;  // ms
   bool dry_run = false;             // compute and report, change nothing
+  // Unset: the deleted files' space is back before gc_collect returns. Set: each file is
+  // opened before it is unlinked and its descriptor appended here, so the space (and the
+  // kernel's work of dropping the file's cached pages, which for a large collection is
+  // most of its time) comes back when the caller closes them: pp-gc hands them to a
+  // detached process. The files are gone from the directory either way.
+  std::vector<int>* release_later = nullptr;
 };
 
 struct GcTopicResult {

@@ -1,5 +1,6 @@
 // libppproc: the proc state codec and the claim/ack/reclaim rules through the library API.
 #include "helpers.h"
+#include "pipeproc/gc.h"
 #include "pipeproc/proc.h"
 
 using namespace pipeproc;
@@ -173,4 +174,39 @@ TEST_CASE("AckClaimAcksAndClaimsTheNextInOneCommit") {
   REQUIRE(r.ok());
   CHECK(r->next.logs.empty());
   CHECK(!proc_inspect(*s, "p")->open_claim());
+}
+
+TEST_CASE("GcCanHandOverTheDeletedFilesForALaterRelease") {
+  TempDir dir;
+  FixedClock clock(1000);
+  StoreOptions small;
+  small.segment_bytes = 512;
+  auto s = open_store(dir.path, small);
+  for (int i = 0; i < 20; ++i) commit_n(*s, "t", 10);  // a segment rolls between batches
+  auto segments = [&] {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "topics/t")) n += e.path().extension() == ".log";
+    return n;
+  };
+  const size_t before = segments();
+  REQUIRE(before > 4);
+  clock.set(100000);
+  std::vector<int> fds;
+  GcOptions o;
+  o.min_prune_time = 0;
+  o.release_later = &fds;
+  auto r = gc_collect(*s, o);
+  REQUIRE(r.ok());
+  // Every log went: the topic goes on in a fresh empty segment, the old ones are gone from
+  // the directory at once, and each came back as one .log and one .idx descriptor.
+  CHECK(segments() == 1);
+  CHECK(fds.size() == 2 * before);
+  for (int fd : fds) {
+    struct stat st{};
+    REQUIRE(::fstat(fd, &st) == 0);
+    CHECK(st.st_nlink == 0);  // unlinked: closing it gives the space back
+    ::close(fd);
+  }
+  CHECK(proc_list(*s).ok());
+  CHECK(all_logs(*s, "t").empty());
 }

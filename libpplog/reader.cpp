@@ -134,6 +134,11 @@ void TopicReader::release_segments(Segment* keep) {
     other->win.reset();
     other->win_off = other->win_len = 0;
     other->fd.reset();
+    // Its index goes too (read again if the segment is visited again): a reader that
+    // walks a long topic would otherwise keep every segment's index, 512 KiB each.
+    std::string().swap(other->idx);
+    std::vector<bool>().swap(other->checked);
+    other->idx_tried = false;
   }
 }
 

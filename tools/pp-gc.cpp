@@ -1,8 +1,10 @@
 // pp-gc: run one collection (cron-friendly), as the node's GC does (CONTRACT.md).
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "common.h"
 #include "pipeproc/gc.h"
@@ -12,31 +14,39 @@ using namespace pipeproc;
 namespace {
 // The collected files are unlinked already; the last close of each gives its space back,
 // which costs the kernel time in proportion to the file's cached pages (about 10 ms per
-// 64 MiB segment here). A detached child that holds nothing else does those closes, so a
-// cron job or a script is not held up by them; if it cannot be started, they happen here.
+// 64 MiB segment here). A detached child that holds nothing else does the last closes,
+// so a cron job or a script is not held up by them; if it cannot start, they happen here.
 void release_in_background(std::vector<int>& fds) {
   if (fds.empty()) return;
   std::sort(fds.begin(), fds.end());
-  pid_t pid = ::fork();
+  // The child closes its copies only after this process has closed its own (the pipe's
+  // end of file says so): whoever closes last pays, and that must be the child.
+  int go[2] = {-1, -1};
+  if (::pipe2(go, O_CLOEXEC) != 0) go[0] = go[1] = -1;
+  std::vector<int> keep = fds;  // what the child keeps open
+  keep.push_back(go[0]);
+  std::sort(keep.begin(), keep.end());
+  pid_t pid = go[0] >= 0 ? ::fork() : -1;
   if (pid == 0) {
     // Close everything else first (stdout may be a pipe someone waits on to end).
     unsigned from = 0;
-    for (int fd : fds) {
+    for (int fd : keep) {
       if (static_cast<unsigned>(fd) > from) ::close_range(from, static_cast<unsigned>(fd) - 1, 0);
       from = static_cast<unsigned>(fd) + 1;
     }
     ::close_range(from, ~0u, 0);
     ::setsid();
+    char c;
+    while (::read(go[0], &c, 1) < 0 && errno == EINTR) {
+    }
     for (int fd : fds) ::close(fd);
     ::_exit(0);
   }
-  // The parent's copies are not the last ones when the child runs; closing them is cheap.
   for (int fd : fds) ::close(fd);
   fds.clear();
-  if (pid > 0) {
-    // Reap it if it is already done; otherwise init adopts it when this process exits.
-    ::waitpid(pid, nullptr, WNOHANG);
-  }
+  if (go[0] >= 0) ::close(go[0]);
+  if (go[1] >= 0) ::close(go[1]);  // the child may go on now
+  if (pid > 0) ::waitpid(pid, nullptr, WNOHANG);  // else init adopts it when this process exits
 }
 }  // namespace
 

@@ -2,9 +2,9 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -55,107 +55,119 @@ struct Chunk {
   uint64_t logs = 0, bytes = 0;
 };
 
+void format_chunk(TopicReader& reader, uint64_t a, uint64_t b, pptool::Format fmt, Chunk& c) {
+  IdFormatter ids;
+  c.status = reader.scan(a, b, [&](const LogView& v) {
+    char* p = c.text.room(v.body.size() + IdFormatter::kMaxLen + 24);
+    switch (fmt) {
+      case pptool::Format::log:
+        p = put(p, R"({"id":")");
+        p = ids.write(p, v.id);
+        p = put(p, R"(","body":)");
+        p = put(p, v.body);
+        p = put(p, "}\n");
+        break;
+      case pptool::Format::body:
+        p = put(p, v.body);
+        *p++ = '\n';
+        break;
+      case pptool::Format::id:
+        p = ids.write(p, v.id);
+        *p++ = '\n';
+        break;
+    }
+    c.text.done(p);
+    ++c.logs;
+    c.bytes += v.body.size();
+    return true;
+  });
+}
+
 void export_parallel(Store& store, const std::string& topic, uint64_t from, uint64_t to, pptool::Format fmt,
                      pptool::Output& out, pptool::Progress& progress) {
-  // Readers are reused from a pool (one per thread at a time): a new reader would read the
-  // segment's whole index again for every chunk.
-  std::mutex pool_mu;
-  std::vector<std::unique_ptr<TopicReader>> pool;
-  // Chunk texts are reused too: fresh ones would be faulted in page by page.
-  std::vector<Text> texts;
-  auto work = [&store, &topic, fmt, &pool_mu, &pool, &texts](uint64_t a, uint64_t b) {
-    Chunk c;
-    std::unique_ptr<TopicReader> reader;
-    {
-      std::lock_guard lk(pool_mu);
-      if (!pool.empty()) {
-        reader = std::move(pool.back());
-        pool.pop_back();
+  // Worker threads (one reader each, kept for the whole export: a new reader would read
+  // the segment's index again) take the next chunk of sequences, format it, and leave it
+  // for this thread, which writes the chunks in order. At most `ahead` chunks wait.
+  const unsigned workers = std::max(2u, std::thread::hardware_concurrency());
+  const uint64_t ahead = workers + 1;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<uint64_t, Chunk> ready;  // formatted chunks by number
+  std::vector<Text> texts;          // spare chunk texts: fresh ones would be faulted in anew
+  uint64_t next_seq = from, next_chunk = 0, written = 0;
+  uint64_t per_chunk = 64;  // logs per chunk, from the text per log seen so far
+  bool stop = false;
+  auto worker = [&] {
+    auto opened = store.reader(topic);
+    for (;;) {
+      Chunk c;
+      uint64_t k, a, b;
+      {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return stop || next_seq >= to || next_chunk - written < ahead; });
+        if (stop || next_seq >= to) return;
+        k = next_chunk++;
+        a = next_seq;
+        b = next_seq = std::min(to, next_seq + per_chunk);
+        if (!texts.empty()) {
+          c.text = std::move(texts.back());
+          texts.pop_back();
+          c.text.clear();
+        }
       }
-      if (!texts.empty()) {
-        c.text = std::move(texts.back());
-        texts.pop_back();
-        c.text.clear();
+      if (opened.ok()) {
+        format_chunk(**opened, a, b, fmt, c);
+      } else {
+        c.status = opened.status();
       }
+      std::lock_guard lk(mu);
+      ready.emplace(k, std::move(c));
+      cv.notify_all();
     }
-    if (!reader) {
-      auto r = store.reader(topic);
-      if (!r.ok()) {
-        c.status = r.status();
-        return c;
-      }
-      reader = std::move(r).value();
-    }
-    struct GiveBack {
-      std::mutex& mu;
-      std::vector<std::unique_ptr<TopicReader>>& pool;
-      std::unique_ptr<TopicReader>& reader;
-      ~GiveBack() {
-        std::lock_guard lk(mu);
-        pool.push_back(std::move(reader));
-      }
-    } give_back{pool_mu, pool, reader};
-    auto* r = &reader;
-    IdFormatter ids;
-    c.status = (*r)->scan(a, b, [&](const LogView& v) {
-      char* p = c.text.room(v.body.size() + IdFormatter::kMaxLen + 24);
-      switch (fmt) {
-        case pptool::Format::log:
-          p = put(p, R"({"id":")");
-          p = ids.write(p, v.id);
-          p = put(p, R"(","body":)");
-          p = put(p, v.body);
-          p = put(p, "}\n");
-          break;
-        case pptool::Format::body:
-          p = put(p, v.body);
-          *p++ = '\n';
-          break;
-        case pptool::Format::id:
-          p = ids.write(p, v.id);
-          *p++ = '\n';
-          break;
-      }
-      c.text.done(p);
-      ++c.logs;
-      c.bytes += v.body.size();
-      return true;
-    });
-    return c;
   };
   // Readers' buffers come and go: keep freed memory for the next ones instead of
   // returning it to the kernel and faulting it in again.
   ::mallopt(M_ARENA_MAX, 2);
   ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
-  const unsigned ahead = std::max(2u, std::thread::hardware_concurrency()) + 1;
-  std::deque<std::future<Chunk>> pending;
-  uint64_t next = from, logs = 0, bytes = 0;
-  uint64_t per_chunk = 64;  // logs per chunk, from the text per log seen so far
-  auto launch = [&] {
-    uint64_t b = std::min(to, next + per_chunk);
-    pending.push_back(std::async(std::launch::async, work, next, b));
-    next = b;
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < workers; ++i) threads.emplace_back(worker);
+  auto finish = [&] {
+    {
+      std::lock_guard lk(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    for (auto& t : threads) t.join();
   };
-  while (next < to && pending.size() < ahead) launch();
-  while (!pending.empty()) {
-    Chunk c = pending.front().get();
-    pending.pop_front();
-    if (next < to) launch();
+  uint64_t logs = 0, bytes = 0;
+  for (;;) {
+    Chunk c;
+    {
+      std::unique_lock lk(mu);
+      cv.wait(lk, [&] { return ready.count(written) || (next_seq >= to && written == next_chunk); });
+      auto it = ready.find(written);
+      if (it == ready.end()) break;  // all written
+      c = std::move(it->second);
+      ready.erase(it);
+    }
     out.put(c.text.view());
     if (!c.status.ok()) {
       out.flush();
-      for (auto& f : pending) f.wait();
+      finish();
       pptool::fail(c.status);
     }
     logs += c.logs;
     bytes += c.bytes;
     progress.update(logs, bytes);
+    std::lock_guard lk(mu);
+    ++written;
     if (c.logs > 0)
       per_chunk = std::clamp<uint64_t>(kChunkBytes * c.logs / std::max<size_t>(1, c.text.view().size()), 1, 1 << 16);
-    std::lock_guard lk(pool_mu);
     texts.push_back(std::move(c.text));
+    cv.notify_all();
   }
+  finish();
   out.flush();
 }
 }  // namespace

@@ -44,17 +44,19 @@ int main(int argc, char** argv) {
   });
   if (!scanned.ok()) return fail(scanned);
 
-  // A proc: claim each log, square it, ack and commit the result in one commit.
-  for (;;) {
-    auto claim = proc_claim(store, "numbers", "squares", ProcOptions{});
-    if (!claim.ok()) return fail(claim.status());
-    if (claim->logs.empty()) break;
-    long n = std::stol(claim->logs[0].body);
+  // A proc: claim a log and square it; then ack it, commit the square and claim the next
+  // log, all in one commit (durably: sync = true).
+  auto first = proc_claim(store, "numbers", "squares", ProcOptions{});
+  if (!first.ok()) return fail(first.status());
+  ClaimResult claim = std::move(first).value();
+  while (!claim.logs.empty()) {
+    long n = std::stol(claim.logs[0].body);
     std::string out = std::to_string(n * n);
     Entry result{"squares", out};
-    auto acked = proc_ack_commit(store, "squares", {&result, 1}, true, nullptr);
-    if (!acked.ok()) return fail(acked.status());
-    std::printf("acked %s -> %s\n", ack_text(*acked).c_str(), out.c_str());
+    auto step = proc_ack_claim(store, "numbers", "squares", ProcOptions{}, {&result, 1}, true);
+    if (!step.ok()) return fail(step.status());
+    std::printf("acked %s -> %s\n", ack_text(step->acked).c_str(), out.c_str());
+    claim = std::move(step->next);
   }
   auto squares = store.reader("squares");
   if (!squares.ok()) return fail(squares.status());

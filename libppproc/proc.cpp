@@ -109,7 +109,6 @@ Status check_proc_settings(const ProcOptions& o) {
   return {};
 }
 
-
 namespace {
 // The claim step of proc_claim, inside a transaction. A proc that reached its max reclaims
 // and became disabled on the way sets *disabled_now (its state is saved, nothing claimed).
@@ -233,17 +232,8 @@ Result<AckClaimResult> proc_ack_claim(Store& store, std::string_view topic, std:
   return out;
 }
 
-
 Result<LogRange> proc_ack(Store& store, std::string_view name) {
-  LogRange out;
-  Status st = store.transact(false, [&](Txn& t) -> Status {
-    auto r = ack_in(t, name);
-    if (!r.ok()) return r.status();
-    out = *r;
-    return {};
-  });
-  if (!st.ok()) return st;
-  return out;
+  return proc_ack_commit(store, name, {}, false, nullptr);  // an ack without logs: no fsync
 }
 
 Result<LogRange> proc_ack_commit(Store& store, std::string_view name, std::span<const Entry> entries, bool sync,

@@ -11,14 +11,16 @@ namespace pipeproc::format {
 uint64_t checksum(const void* data, size_t len) { return XXH3_64bits(data, len); }
 
 void append_record(std::string& out, uint64_t seq, uint64_t ts, std::string_view body) {
+  // Appended, not resized then filled: resize would zero the bytes first.
+  char h[kRecordHeaderSize] = {};
+  put_u32(h + 8, static_cast<uint32_t>(body.size()));
+  put_u32(h + 12, static_cast<uint32_t>(RecordKind::log));
+  put_u64(h + 16, seq);
+  put_u64(h + 24, ts);
   size_t at = out.size();
-  out.resize(at + kRecordHeaderSize + body.size());
+  out.append(h, sizeof h);
+  out.append(body);
   char* p = out.data() + at;
-  put_u32(p + 8, static_cast<uint32_t>(body.size()));
-  put_u32(p + 12, static_cast<uint32_t>(RecordKind::log));
-  put_u64(p + 16, seq);
-  put_u64(p + 24, ts);
-  std::memcpy(p + kRecordHeaderSize, body.data(), body.size());
   put_u64(p, checksum(p + 8, kRecordHeaderSize - 8 + body.size()));
 }
 

@@ -179,10 +179,6 @@ Status claim_in(Txn& t, std::string_view topic, std::string_view name, const Pro
   return {};
 }
 
-Status disabled_by_reclaims(std::string_view name) {
-  return Status(Code::proc_is_disabled, "proc '" + std::string(name) + "' reached its max reclaims and is disabled");
-}
-
 Result<LogRange> ack_in(Txn& t, std::string_view name) {
   auto p = load(t, name);
   if (!p.ok()) return p.status();
@@ -192,6 +188,14 @@ Result<LogRange> ack_in(Txn& t, std::string_view name) {
   p->reclaims = 0;
   save(t, *p);
   return *p->acked;
+}
+
+// ackCommit inside a transaction: the ack, and the entries as logs of the same commit.
+Result<LogRange> ack_commit_in(Txn& t, std::string_view name, std::span<const Entry> entries) {
+  auto acked = ack_in(t, name);
+  if (!acked.ok()) return acked.status();
+  for (const Entry& e : entries) t.add(e.topic, e.body);
+  return acked;
 }
 }  // namespace
 
@@ -203,7 +207,8 @@ Result<ClaimResult> proc_claim(Store& store, std::string_view topic, std::string
   bool disabled_now = false;
   Status st = store.transact(false, [&](Txn& t) { return claim_in(t, topic, name, opts, result, &disabled_now); });
   if (!st.ok()) return st;
-  if (disabled_now) return disabled_by_reclaims(name);
+  if (disabled_now)
+    return Status(Code::proc_is_disabled, "proc '" + std::string(name) + "' reached its max reclaims and is disabled");
   return result;
 }
 
@@ -217,10 +222,9 @@ Result<AckClaimResult> proc_ack_claim(Store& store, std::string_view topic, std:
   Status st = store.transact(
       sync,
       [&](Txn& t) -> Status {
-        auto acked = ack_in(t, name);
+        auto acked = ack_commit_in(t, name, entries);
         if (!acked.ok()) return acked.status();
         out.acked = *acked;
-        for (const Entry& e : entries) t.add(e.topic, e.body);
         bool disabled_now = false;  // cannot happen: the ack just closed the claim
         Status claimed = claim_in(t, topic, name, opts, out.next, &disabled_now);
         // A disabled proc may still ack its open claim; it just claims nothing more.
@@ -242,10 +246,9 @@ Result<LogRange> proc_ack_commit(Store& store, std::string_view name, std::span<
   Status st = store.transact(
       sync,
       [&](Txn& t) -> Status {
-        auto r = ack_in(t, name);
+        auto r = ack_commit_in(t, name, entries);
         if (!r.ok()) return r.status();
         out = *r;
-        for (const Entry& e : entries) t.add(e.topic, e.body);
         return {};
       },
       ids);

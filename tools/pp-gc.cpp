@@ -18,34 +18,38 @@ namespace {
 // so a cron job or a script is not held up by them; if it cannot start, they happen here.
 void release_in_background(std::vector<int>& fds) {
   if (fds.empty()) return;
-  std::sort(fds.begin(), fds.end());
   // The child closes its copies only after this process has closed its own (the pipe's
   // end of file says so): whoever closes last pays, and that must be the child.
-  int go[2] = {-1, -1};
-  if (::pipe2(go, O_CLOEXEC) != 0) go[0] = go[1] = -1;
-  std::vector<int> keep = fds;  // what the child keeps open
-  keep.push_back(go[0]);
-  std::sort(keep.begin(), keep.end());
-  pid_t pid = go[0] >= 0 ? ::fork() : -1;
-  if (pid == 0) {
-    // Close everything else first (stdout may be a pipe someone waits on to end).
-    unsigned from = 0;
-    for (int fd : keep) {
-      if (static_cast<unsigned>(fd) > from) ::close_range(from, static_cast<unsigned>(fd) - 1, 0);
-      from = static_cast<unsigned>(fd) + 1;
+  int go[2];
+  const bool piped = ::pipe2(go, O_CLOEXEC) == 0;
+  pid_t pid = -1;
+  if (piped) {
+    std::vector<int> keep = fds;  // what the child keeps open
+    keep.push_back(go[0]);
+    std::sort(keep.begin(), keep.end());
+    pid = ::fork();
+    if (pid == 0) {
+      // Close everything else first (stdout may be a pipe someone waits on to end).
+      unsigned from = 0;
+      for (int fd : keep) {
+        if (static_cast<unsigned>(fd) > from) ::close_range(from, static_cast<unsigned>(fd) - 1, 0);
+        from = static_cast<unsigned>(fd) + 1;
+      }
+      ::close_range(from, ~0u, 0);
+      ::setsid();
+      char c;
+      while (::read(go[0], &c, 1) < 0 && errno == EINTR) {
+      }
+      for (int fd : fds) ::close(fd);
+      ::_exit(0);
     }
-    ::close_range(from, ~0u, 0);
-    ::setsid();
-    char c;
-    while (::read(go[0], &c, 1) < 0 && errno == EINTR) {
-    }
-    for (int fd : fds) ::close(fd);
-    ::_exit(0);
   }
   for (int fd : fds) ::close(fd);
   fds.clear();
-  if (go[0] >= 0) ::close(go[0]);
-  if (go[1] >= 0) ::close(go[1]);  // the child may go on now
+  if (piped) {
+    ::close(go[0]);
+    ::close(go[1]);  // the child may go on now
+  }
   if (pid > 0) ::waitpid(pid, nullptr, WNOHANG);  // else init adopts it when this process exits
 }
 }  // namespace

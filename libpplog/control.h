@@ -16,7 +16,7 @@
 namespace pipeproc {
 
 inline constexpr uint64_t kControlMagic = 0x314c5443'50505050ULL;  // "PPPPCTL1"
-inline constexpr uint32_t kControlVersion = 2;
+inline constexpr uint32_t kControlVersion = 3;
 inline constexpr uint32_t kMaxTopics = 4096;
 inline constexpr uint32_t kMaxBlobs = 8192;
 inline constexpr size_t kMaxBlobKey = 208;
@@ -45,7 +45,7 @@ struct TopicSlot {
   uint32_t pad0;
   HeadSlot heads[2];
   // Writer-only (read and written under the writer lock; derived, rebuilt on recovery):
-  uint64_t unsynced;      // 1: data written to the current segment without fdatasync
+  uint64_t unsynced;      // 0: all synced; else 1 + base of the oldest segment written without fdatasync
   uint64_t idx_count;     // valid entries in the current segment's index
   uint64_t idx_last_off;  // byte offset of the record of the last index entry
   char pad1[512 - 208 - 16 - 2 * 48 - 24];

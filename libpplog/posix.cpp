@@ -68,7 +68,10 @@ Status truncate_file(int fd, uint64_t size, const std::string& path) {
   return {};
 }
 
+void (*sync_observer)(const std::string& path) = nullptr;
+
 Status sync_data(int fd, const std::string& path) {
+  if (sync_observer) sync_observer(path);
   if (::fdatasync(fd) != 0) return errno_status(errno, "fsync " + path);
   return {};
 }

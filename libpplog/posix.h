@@ -43,6 +43,8 @@ Result<size_t> pread_full(int fd, void* buf, size_t len, uint64_t off, const std
 Result<uint64_t> file_size(int fd, const std::string& path);
 Status truncate_file(int fd, uint64_t size, const std::string& path);
 Status sync_data(int fd, const std::string& path);
+// Tests only: called with the path of every file sync_data flushes (nullptr: none).
+extern void (*sync_observer)(const std::string& path);
 Status sync_dir(const std::string& dir);
 Status make_dirs(const std::string& dir);
 bool exists(const std::string& path);

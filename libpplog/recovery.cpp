@@ -181,6 +181,7 @@ Status Store::rebuild(bool verify_data) {
     std::string tdir = topic_dir(slot_name(s));
     auto bases = list_segments(tdir);
     if (!bases.ok()) return bases.status();
+    uint64_t oldest = bases->empty() ? h.seg_base : std::min(bases->front(), h.seg_base);
     for (uint64_t b : *bases) {
       if (b > h.seg_base) {
         ::unlink((tdir + "/" + segment_file_name(b, ".log")).c_str());
@@ -199,7 +200,7 @@ Status Store::rebuild(bool verify_data) {
       // refuse to append to it meanwhile (writer_files).
       s.idx_count = 0;
       s.idx_last_off = 0;
-      s.unsynced = 1;
+      s.unsynced = 1 + oldest;
       continue;
     }
     if (*size > h.seg_end) PP_RETURN_IF_ERROR(posix::truncate_file(sf->get(), h.seg_end, seg_path));
@@ -228,7 +229,7 @@ Status Store::rebuild(bool verify_data) {
     if (!rebuilt)
       PP_RETURN_IF_ERROR(rebuild_index(sf->get(), seg_path, idx_path, h.seg_base, h.seg_end, kMaxRecordBody,
                                        &s.idx_count, &s.idx_last_off));
-    s.unsynced = 1;  // unknown: the next durable commit syncs it
+    s.unsynced = 1 + oldest;  // unknown: the next durable commit syncs every segment
   }
 
   // Publish the image. The shared block is reset first unless it is this boot's (readers

@@ -257,17 +257,36 @@ Result<Store::TopicFiles*> Store::writer_files(uint32_t id, std::string_view nam
   return &f;
 }
 
+Status Store::sync_topic(uint32_t id, std::string_view name, const TopicHead& head) {
+  TopicSlot& s = ctl_->topics[id];
+  if (!s.unsynced) return {};
+  uint64_t from = s.unsynced - 1;
+  if (from < head.seg_base) {
+    // Segments left by --no-sync commits that rolled: each from the oldest unsynced one.
+    std::string tdir = topic_dir(name);
+    auto bases = list_segments(tdir);
+    if (!bases.ok()) return bases.status();
+    for (uint64_t b : *bases) {
+      if (b < from || b >= head.seg_base) continue;
+      std::string path = tdir + "/" + segment_file_name(b, ".log");
+      posix::Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!f.valid() && errno == ENOENT) continue;  // collected meanwhile
+      if (!f.valid()) return errno_status(errno, "open " + path);
+      PP_RETURN_IF_ERROR(posix::sync_data(f.get(), path));
+    }
+  }
+  auto f = writer_files(id, name, head);
+  if (!f.ok()) return f.status();
+  PP_RETURN_IF_ERROR(posix::sync_data((*f)->seg.get(), (*f)->seg_path));
+  s.unsynced = 0;
+  return {};
+}
+
 Status Store::sync_unsynced() {
   Control& c = *ctl_;
   uint32_t n = c.h.topic_count.load(std::memory_order_relaxed);
-  for (uint32_t id = 0; id < n; ++id) {
-    TopicSlot& s = c.topics[id];
-    if (!s.unsynced) continue;
-    auto f = writer_files(id, slot_name(s), writer_head(s));
-    if (!f.ok()) return f.status();
-    PP_RETURN_IF_ERROR(posix::sync_data((*f)->seg.get(), (*f)->seg_path));
-    s.unsynced = 0;
-  }
+  for (uint32_t id = 0; id < n; ++id)
+    if (c.topics[id].unsynced) PP_RETURN_IF_ERROR(sync_topic(id, slot_name(c.topics[id]), writer_head(c.topics[id])));
   return {};
 }
 
@@ -330,6 +349,7 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
     std::vector<uint32_t> members;
     TopicHead head;
     uint64_t idx_count = 0, idx_last_off = 0;
+    uint64_t unsynced_from = UINT64_MAX;  // oldest segment this commit wrote without fdatasync
   };
   std::vector<Group> groups;
   for (uint32_t i = 0; i < entries.size(); ++i) {
@@ -384,11 +404,14 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
     uint64_t batch_bytes = 0;
     for (uint32_t i : g.members) batch_bytes += kRecordHeaderSize + entries[i].body.size();
     if (g.head.seg_end > kSegmentHeaderSize && g.head.seg_end + batch_bytes > opts_.segment_bytes) {
-      // Roll to a new segment. The old one is made durable first, so only the last
-      // segment of a topic can ever hold unsynced data.
-      auto old = writer_files(g.slot, g.name, g.head);
-      if (!old.ok()) return old.status();
-      PP_RETURN_IF_ERROR(posix::sync_data((*old)->seg.get(), (*old)->seg_path));
+      // Roll to a new segment. A durable commit makes the old one durable first; a
+      // --no-sync one leaves it to the next durable commit, which syncs every segment
+      // from the oldest unsynced one (TopicSlot::unsynced).
+      if (sync) {
+        PP_RETURN_IF_ERROR(sync_topic(g.slot, g.name, g.head));
+      } else if (!g.fresh) {
+        g.unsynced_from = std::min(g.unsynced_from, g.head.seg_base);
+      }
       PP_RETURN_IF_ERROR(create_segment(topic_dir(g.name), g.head.end, sync));
       g.head.seg_base = g.head.end;
       g.head.seg_end = kSegmentHeaderSize;
@@ -422,8 +445,11 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
     g.head.last_ts = ts;
     op_topic_head(payload, g.slot, g.head.end, g.head.seg_base, g.head.seg_end, ts);
     if (sync) {
-      PP_RETURN_IF_ERROR(posix::sync_data(f.seg.get(), f.seg_path));
-      c.topics[g.slot].unsynced = 0;
+      // This segment, and first any older one a --no-sync stream rolled away from.
+      if (g.fresh || c.topics[g.slot].unsynced == 0) c.topics[g.slot].unsynced = 1 + g.head.seg_base;
+      PP_RETURN_IF_ERROR(sync_topic(g.slot, g.name, g.head));
+    } else {
+      g.unsynced_from = std::min(g.unsynced_from, g.head.seg_base);
     }
   }
   for (const auto& b : blobs) {
@@ -465,7 +491,11 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
     TopicSlot& s = c.topics[g.slot];
     s.idx_count = g.idx_count;
     s.idx_last_off = g.idx_last_off;
-    s.unsynced = sync ? 0 : 1;
+    if (sync) {
+      s.unsynced = 0;
+    } else if (s.unsynced == 0 || s.unsynced - 1 > g.unsynced_from) {
+      s.unsynced = 1 + g.unsynced_from;
+    }
   }
   c.h.journal_end.fetch_add(payload.size(), std::memory_order_relaxed);
   c.h.txid.fetch_add(1, std::memory_order_relaxed);

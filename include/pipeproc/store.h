@@ -162,6 +162,7 @@ class Store {
   struct TopicFiles;
   Result<TopicFiles*> writer_files(uint32_t id, std::string_view name, const TopicHead& head);
   Status sync_unsynced();
+  Status sync_topic(uint32_t id, std::string_view name, const TopicHead& head);
   Status commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids);
   Status apply_payload(Control& c, std::string_view payload);
   Status write_journal(std::string& rec, uint32_t flags);

@@ -1,10 +1,12 @@
 // The store: commits, lookups by sequence and timestamp at every boundary, recovery from
 // torn tails at every byte, and corruption reported instead of wrong data.
+#include <algorithm>
 #include <filesystem>
 
 #include "format.h"
 #include "helpers.h"
 #include "pipeproc/range.h"
+#include "posix.h"
 #include "record.h"
 
 using namespace pipeproc;
@@ -225,6 +227,50 @@ TEST_CASE("DeletedControlBlockIsRebuiltWithTheSameState") {
   REQUIRE(topics.size() == 2);
   CHECK(topics[0].name == "a");
   CHECK(topics[0].last_ts == 1000 + 19 / 3);
+}
+
+namespace {
+std::vector<std::string> g_synced;
+void record_sync(const std::string& path) { g_synced.push_back(std::filesystem::weakly_canonical(path)); }
+// The segment files of a topic, in order.
+std::vector<std::string> segment_logs(const std::filesystem::path& tdir) {
+  std::vector<std::string> out;
+  for (auto& e : std::filesystem::directory_iterator(tdir))
+    if (e.path().extension() == ".log") out.push_back(std::filesystem::weakly_canonical(e.path()));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("NoSyncCommitsRollSegmentsWithoutFsyncAndTheNextDurableCommitSyncsThemAll") {
+  TempDir dir;
+  FixedClock clock(1000);
+  StoreOptions o;
+  o.segment_bytes = 2048;
+  auto s = open_store(dir.path, o);
+  g_synced.clear();
+  posix::sync_observer = record_sync;
+  fill(*s, "t", 200, clock);  // --no-sync commits over many segments
+  auto segs = segment_logs(dir / "topics/t");
+  CHECK(segs.size() > 5);
+  for (const auto& f : g_synced) CHECK_MESSAGE(f.find("/t/") == std::string::npos, f);
+  std::string b = "{}";
+  Entry e{"u", b};
+  REQUIRE(s->commit({&e, 1}, true, nullptr).ok());  // durable, to another topic
+  for (const auto& seg : segs)
+    CHECK_MESSAGE(std::count(g_synced.begin(), g_synced.end(), seg) == 1, seg);
+  g_synced.clear();
+  REQUIRE(s->commit({&e, 1}, true, nullptr).ok());  // nothing of t left to sync
+  for (const auto& seg : segs) CHECK(std::count(g_synced.begin(), g_synced.end(), seg) == 0);
+  fill(*s, "t", 100, clock);
+  g_synced.clear();
+  REQUIRE(s->sync().ok());  // only the segments written since
+  auto now = segment_logs(dir / "topics/t");
+  for (const auto& seg : now) {
+    bool old = std::find(segs.begin(), segs.end(), seg) != segs.end() && seg != segs.back();
+    CHECK_MESSAGE(std::count(g_synced.begin(), g_synced.end(), seg) == (old ? 0 : 1), seg);
+  }
+  posix::sync_observer = nullptr;
 }
 
 TEST_CASE("JournalRotationKeepsEveryTopicAndStateRecord") {

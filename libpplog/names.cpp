@@ -43,6 +43,20 @@ char* IdFormatter::write(char* out, LogId id) {
   return out + len_;
 }
 
+void IdFormatter::append_lines(std::string& out, std::span<const LogId> ids) {
+  char buf[16384];
+  char* p = buf;
+  for (const LogId& id : ids) {
+    if (p + kMaxLen + 1 > buf + sizeof buf) {
+      out.append(buf, p);
+      p = buf;
+    }
+    p = write(p, id);
+    *p++ = '\n';
+  }
+  out.append(buf, p);
+}
+
 void append_json_string(std::string& o, std::string_view s) {
   o.push_back('"');
   for (char c : s) {

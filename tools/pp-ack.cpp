@@ -65,10 +65,7 @@ int main(int argc, char** argv) {
   if (quiet) return 0;
   out.put(ack_text(*r) + "\n");
   IdFormatter f;
-  for (const LogId& id : ids) {
-    f.append(out.raw(), id);
-    out.put('\n');
-  }
+  f.append_lines(out.raw(), ids);
 #endif
   return 0;
 }

@@ -74,10 +74,7 @@ class BatchQueue {
 
 void print_ids(pptool::Output& out, const std::vector<LogId>& ids) {
   IdFormatter f;
-  for (const LogId& id : ids) {
-    f.append(out.raw(), id);
-    out.put('\n');
-  }
+  f.append_lines(out.raw(), ids);
   out.flush();
 }
 
@@ -189,11 +186,7 @@ int main(int argc, char** argv) {
       committed += b.entries.size();
       for (const Entry& e : b.entries) committed_bytes += e.body.size() + 1;
       progress.update(committed, committed_bytes);
-      if (!a.quiet && st.ok())
-        for (const LogId& id : ids) {
-          idf.append(pending, id);
-          pending.push_back('\n');
-        }
+      if (!a.quiet && st.ok()) idf.append_lines(pending, ids);
     }
     bool bad = !b.err.ok();
     if (bad && failure.ok()) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,8 @@ class IdFormatter {
   void append(std::string& out, LogId id);
   // Writes the id at out (room for kMaxLen bytes); returns the end of what it wrote.
   char* write(char* out, LogId id);
+  // Appends each id and a newline: the ids a commit printed, at memory speed.
+  void append_lines(std::string& out, std::span<const LogId> ids);
 
  private:
   char buf_[48] = {};

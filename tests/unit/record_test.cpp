@@ -1,6 +1,8 @@
 // Record codec: round trips and the two failure modes a reader must tell apart.
 #include <doctest/doctest.h>
 
+#include <vector>
+
 #include "record.h"
 
 using namespace pipeproc::format;
@@ -33,6 +35,17 @@ TEST_CASE("IdFormatterCarriesAcrossDigits") {
   f.append(out, {1001, 999});
   f.append(out, {1001, 1000});
   CHECK(out == "1001-9991001-1000");
+}
+
+TEST_CASE("IdFormatterAppendLinesWritesEveryIdOnItsOwnLine") {
+  std::vector<pipeproc::LogId> ids;
+  for (uint64_t s = 0; s < 3000; ++s) ids.push_back({1700000000000 + s / 1000, s * 7});  // > 16 KiB of text
+  pipeproc::IdFormatter f;
+  std::string out = "x\n";
+  f.append_lines(out, ids);
+  std::string want = "x\n";
+  for (const auto& id : ids) want += std::to_string(id.ts) + "-" + std::to_string(id.seq) + "\n";
+  CHECK(out == want);
 }
 
 TEST_CASE("TruncatedTrailingRecordIsTruncatedNotCorrupt") {

@@ -99,8 +99,17 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
     if (!size.ok()) return size.status();
     uint64_t end = c.h.journal_end.load();
     if (*size > end) {
-      rep(jpath + ": " + std::to_string(*size - end) + " bytes after the last commit (a torn tail)");
-      if (repair) PP_RETURN_IF_ERROR(posix::truncate_file(journal_fd_, end, jpath));
+      // Zeros there are space reserved by writers; anything else is a torn tail.
+      std::string tail(*size - end, '\0');
+      auto got = posix::pread_full(journal_fd_, tail.data(), tail.size(), end, jpath);
+      if (!got.ok()) return got.status();
+      if (tail.find_first_not_of('\0') != std::string::npos) {
+        rep(jpath + ": " + std::to_string(*size - end) + " bytes after the last commit (a torn tail)");
+        if (repair) {
+          PP_RETURN_IF_ERROR(posix::truncate_file(journal_fd_, end, jpath));
+          c.h.journal_size.store(end);
+        }
+      }
     }
     std::string data(end, '\0');
     auto n = posix::pread_full(journal_fd_, data.data(), data.size(), 0, jpath);

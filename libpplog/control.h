@@ -9,6 +9,8 @@
 // one complete head even if a writer dies half-way through publishing the other.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdint>
 #include <string_view>
@@ -63,11 +65,12 @@ struct ControlHeader {
   std::atomic<uint32_t> topic_count;  // slots [0, topic_count) are in use
   std::atomic<uint64_t> journal_gen;  // generation of the current journal file
   std::atomic<uint64_t> journal_end;  // bytes of the journal applied here
+  std::atomic<uint64_t> journal_size; // bytes the journal file is known to hold (zeros past the end)
   std::atomic<uint64_t> last_ts;      // the store clock: ids never go back
   std::atomic<uint64_t> txid;         // commits applied
   uint32_t blob_count;                // blob slots [0, blob_count) may be in use
   std::atomic<uint32_t> waiters;      // processes sleeping on futex: wakes are skipped at 0
-  char pad[4096 - 8 - 4 - 4 - 48 - 16 - 32 - 8];
+  char pad[4096 - 8 - 4 - 4 - 48 - 16 - 40 - 8];
 };
 static_assert(sizeof(ControlHeader) == 4096);
 
@@ -96,6 +99,21 @@ inline constexpr size_t kControlSize = sizeof(Control);
 TopicHead read_head(const TopicSlot& slot);
 // Writers (under the lock): publish a new head.
 void publish_head(TopicSlot& slot, const TopicHead& head);
+// The LOCK file's content: the writers' mutex. Robust and process-shared: when its holder
+// dies the kernel releases it (the next locker gets EOWNERDEAD), as it would a flock, but
+// an uncontended lock and unlock cost no system call. Built for each boot under a flock
+// of the same file (a mutex left locked by a process of another boot means nothing).
+inline constexpr uint64_t kLockMagic = 0x314b434c'50505050ULL;  // "PPPPLCK1"
+inline constexpr size_t kLockFileSize = 4096;
+struct LockBlock {
+  uint64_t magic;
+  char boot_id[48];
+  std::atomic<uint32_t> ready;  // 1 once the mutex is built for the boot named above
+  uint32_t pad0;
+  pthread_mutex_t mutex;
+};
+static_assert(sizeof(LockBlock) <= kLockFileSize);
+
 // Current head as the writer sees it (under the lock).
 TopicHead writer_head(const TopicSlot& slot);
 

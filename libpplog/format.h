@@ -50,6 +50,11 @@ enum class Op : uint8_t {  // stored on disk: never renumber
 
 inline constexpr uint64_t kDefaultSegmentBytes = 64ull << 20;
 inline constexpr uint64_t kJournalRotateBytes = 64ull << 20;
+// The journal file grows in steps of kJournalGrowBytes (reserved, zero-filled) and writers
+// copy records into a shared mapping of its first kJournalMapBytes: no system call per
+// commit. A record past the mapping is written with pwrite.
+inline constexpr uint64_t kJournalGrowBytes = 1ull << 20;
+inline constexpr uint64_t kJournalMapBytes = kJournalRotateBytes + (16ull << 20);
 inline constexpr size_t kDefaultMaxBody = 16u << 20;
 inline constexpr size_t kMaxRecordBody = 1u << 30;  // what readers accept; writers' limit is lower
 inline constexpr size_t kMaxNameLen = 200;

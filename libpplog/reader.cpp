@@ -60,6 +60,9 @@ struct TopicReader::Segment {
   uint64_t idx_for_end = 0;  // head.end when the index was last read
   Mapping win;               // the last window of records mapped
   uint64_t win_off = 0, win_len = 0;
+  // Where the last scan stopped: the record of sequence hint_seq starts at hint_off. A
+  // consumer reading on from there needs neither the index nor a walk over an interval.
+  uint64_t hint_seq = UINT64_MAX, hint_off = 0;
   size_t entries() const {
     return idx.size() > kIndexHeaderSize ? (idx.size() - kIndexHeaderSize) / kIndexEntrySize : 0;
   }
@@ -245,8 +248,6 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       continue;
     }
     Segment& seg = **sg;
-    auto off = offset_for(seg, seq);
-    if (!off.ok()) return off.status();
     uint64_t limit;
     uint64_t next_base = UINT64_MAX;
     for (size_t i = 0; i + 1 < segs_.size(); ++i)
@@ -258,10 +259,31 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       if (!size.ok()) return size.status();
       limit = *size;
     }
+    // Start where the last scan stopped when that is at or closer than the index says
+    // (and the record there is still the one it was: checked in the mapped window).
+    bool hint_ok = seg.hint_seq <= seq && seg.hint_off + kRecordHeaderSize <= limit;
+    if (hint_ok) {
+      char hdr[kRecordHeaderSize];
+      const char* h = hdr;
+      if (seg.win.data() && seg.hint_off >= seg.win_off && seg.hint_off + sizeof hdr <= seg.win_off + seg.win_len) {
+        h = seg.win.data() + (seg.hint_off - seg.win_off);
+      } else {
+        auto n = posix::pread_full(seg.fd.get(), hdr, sizeof hdr, seg.hint_off, seg.path);
+        hint_ok = n.ok() && *n == sizeof hdr;
+      }
+      hint_ok = hint_ok && get_u64(h + 16) == seg.hint_seq && get_u32(h + 12) == static_cast<uint32_t>(RecordKind::log);
+    }
+    uint64_t pos;
+    if (hint_ok && seg.hint_seq == seq) {
+      pos = seg.hint_off;
+    } else {
+      auto off = offset_for(seg, seq);
+      if (!off.ok()) return off.status();
+      pos = hint_ok && seg.hint_off > *off ? seg.hint_off : *off;
+    }
     // Map the segment a window at a time (no copy; a fixed amount of memory whatever the
     // topic's size); a record that crosses the window's end starts the next window. The
     // last window stays mapped for the next scan (claims read a few logs at a time).
-    uint64_t pos = *off;
     uint64_t expect = UINT64_MAX;
     const uint64_t page = 4096;
     const bool bulk = to - seq > 1024;
@@ -319,6 +341,8 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
           return Status(Code::corrupt_record, seg.path + ": sequence " + std::to_string(seq) + " missing at byte " +
                                                   std::to_string(pos - rec.size));
         ++seq;
+        seg.hint_seq = seq;
+        seg.hint_off = pos;
         if (!fn(LogView{LogId{rec.ts, rec.seq}, rec.body})) return {};
       }
     }

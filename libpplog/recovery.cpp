@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "control.h"
 #include "journal.h"
@@ -35,7 +36,26 @@ struct JournalRecord {
   std::string_view payload;
 };
 
-// Splits a journal image into its valid records; *cut is where the valid prefix ends.
+bool all_zero(std::string_view s) {
+  for (char ch : s)
+    if (ch != 0) return false;
+  return true;
+}
+
+// The first valid record at or after byte from, if any (evidence that a bad record before
+// it is damage, not a torn write).
+std::optional<uint64_t> valid_record_after(std::string_view data, uint64_t from) {
+  for (uint64_t q = from; q + kJournalRecordHeaderSize <= data.size(); ++q) {
+    const char* r = data.data() + q;
+    uint32_t l2 = get_u32(r + 8);
+    if (l2 == 0 || l2 > data.size() - q - kJournalRecordHeaderSize) continue;
+    if (get_u64(r) == checksum(r + 8, kJournalRecordHeaderSize - 8 + l2)) return q;
+  }
+  return std::nullopt;
+}
+
+// Splits a journal image into its valid records; *cut is where the valid prefix ends. The
+// file may run on past the last record in zero bytes (space reserved by writers).
 Status split_journal(std::string_view data, const std::string& path, std::vector<JournalRecord>* out, uint64_t* cut) {
   uint64_t pos = kJournalHeaderSize;
   while (pos < data.size()) {
@@ -43,22 +63,20 @@ Status split_journal(std::string_view data, const std::string& path, std::vector
     const char* p = data.data() + pos;
     if (left < kJournalRecordHeaderSize) break;  // torn header
     uint32_t len = get_u32(p + 8);
+    if (len == 0 && get_u64(p) == 0 && all_zero(data.substr(pos))) break;  // the reserved tail
     if (len > left - kJournalRecordHeaderSize) {
       // Cut short at the end of the file: a torn write — unless a valid record follows,
       // which means this record's length is damaged: corruption, never cut silently.
-      for (uint64_t q = pos + 1; q + kJournalRecordHeaderSize <= data.size(); ++q) {
-        const char* r = data.data() + q;
-        uint32_t l2 = get_u32(r + 8);
-        if (l2 == 0 || l2 > data.size() - q - kJournalRecordHeaderSize) continue;
-        if (get_u64(r) == checksum(r + 8, kJournalRecordHeaderSize - 8 + l2))
-          return Status(Code::corrupt_record, path + ": bad journal record at byte " + std::to_string(pos) +
-                                                  " (a damaged length; valid records follow at byte " +
-                                                  std::to_string(q) + ")");
-      }
+      if (auto q = valid_record_after(data, pos + 1))
+        return Status(Code::corrupt_record, path + ": bad journal record at byte " + std::to_string(pos) +
+                                                " (a damaged length; valid records follow at byte " +
+                                                std::to_string(*q) + ")");
       break;  // torn body
     }
     if (get_u64(p) != checksum(p + 8, kJournalRecordHeaderSize - 8 + len)) {
-      if (pos + kJournalRecordHeaderSize + len == data.size()) break;  // torn last record
+      // The last record, torn: at the end of the file, or with nothing but zeros after it
+      // (a write through the mapping cut short leaves the rest of the reserved tail zero).
+      if (pos + kJournalRecordHeaderSize + len == data.size() || !valid_record_after(data, pos + 1)) break;
       return Status(Code::corrupt_record, path + ": bad journal record at byte " + std::to_string(pos) + " of " +
                                               std::to_string(data.size()) + " (" +
                                               std::to_string(data.size() - pos) + " bytes after it)");
@@ -276,13 +294,13 @@ Status Store::rebuild(bool verify_data) {
   c.h.blob_count = image->h.blob_count;
   c.h.journal_gen.store(*gen);
   c.h.journal_end.store(cut);
+  c.h.journal_size.store(cut);  // cut below: the file ends at its last record
   c.h.last_ts.store(image->h.last_ts.load());
   c.h.txid.store(recs.size());
   c.h.dirty.store(0);
   c.h.initialized.store(1, std::memory_order_release);
   files_.clear();
-  if (journal_fd_ >= 0) ::close(journal_fd_);
-  journal_fd_ = -1;
+  close_journal();
   wake_all(c);
   return {};
 }
@@ -319,6 +337,7 @@ Status Store::rotate_journal_if_needed() {
   PP_RETURN_IF_ERROR(posix::sync_dir(dir_));
   c.h.journal_gen.store(gen);
   c.h.journal_end.store(data.size());
+  c.h.journal_size.store(data.size());
   return ensure_journal();
 }
 

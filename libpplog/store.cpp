@@ -47,6 +47,32 @@ uint64_t env_u64(const char* name, uint64_t fallback) {
   return (end && *end == 0 && n > 0) ? n : fallback;
 }
 
+// Sizes a shared file to n bytes under a flock of lock_fd, blocks reserved (a sparse
+// mapping would fault on a full disk when first written).
+Status size_under_flock(int lock_fd, int fd, size_t n, const std::string& path) {
+  auto size = posix::file_size(fd, path);
+  if (!size.ok()) return size.status();
+  if (*size >= n) return {};
+  while (::flock(lock_fd, LOCK_EX) != 0 && errno == EINTR) {}
+  Status st;
+  auto again = posix::file_size(fd, path);
+  if (again.ok() && *again < n) {
+    int err = ::posix_fallocate(fd, 0, static_cast<off_t>(n));
+    if (err == EOPNOTSUPP || err == EINVAL) {
+      st = posix::truncate_file(fd, n, path);
+    } else if (err != 0) {
+      (void)posix::truncate_file(fd, *again, path);
+      st = errno_status(err, "reserve " + path);
+    }
+  }
+  ::flock(lock_fd, LOCK_UN);
+  return st;
+}
+
+bool lock_block_ready(const LockBlock& b) {
+  return b.ready.load(std::memory_order_acquire) == 1 && b.magic == kLockMagic &&
+         std::string_view(b.boot_id) == boot_id();
+}
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& dir, Mode mode, StoreOptions opts) {
@@ -60,9 +86,17 @@ Store::Store(std::string dir, StoreOptions opts) : dir_(std::move(dir)), opts_(o
 
 Store::~Store() {
   if (ctl_) ::munmap(ctl_, kControlSize);
+  if (lock_block_) ::munmap(lock_block_, kLockFileSize);
   if (ctl_fd_ >= 0) ::close(ctl_fd_);
   if (lock_fd_ >= 0) ::close(lock_fd_);
+  close_journal();
+}
+
+void Store::close_journal() {
+  if (journal_map_) ::munmap(journal_map_, kJournalMapBytes);
+  journal_map_ = nullptr;
   if (journal_fd_ >= 0) ::close(journal_fd_);
+  journal_fd_ = -1;
 }
 
 std::string Store::topic_dir(std::string_view topic) const {
@@ -89,30 +123,12 @@ Status Store::attach(bool create) {
     if (!lf.ok()) return lf.status();
     lock_fd_ = lf->release();
   }
+  PP_RETURN_IF_ERROR(map_lock_block());
   auto cf = posix::open_file(dir_ + "/control", O_RDWR | O_CREAT);
   if (!cf.ok()) return cf.status();
-  auto size = posix::file_size(cf->get(), dir_ + "/control");
-  if (!size.ok()) return size.status();
-  if (*size < kControlSize) {
-    // A new (or deleted and re-created) control block: size it under the lock so that no
-    // process maps a short file. The zero bytes read as "not initialized": rebuilt below.
-    while (::flock(lock_fd_, LOCK_EX) != 0 && errno == EINTR) {}
-    Status st;
-    auto again = posix::file_size(cf->get(), dir_ + "/control");
-    if (again.ok() && *again < kControlSize) {
-      // Reserve the blocks now: a sparse mapping on a full disk would fault (SIGBUS) when a
-      // page is first written; this way a full disk is a clean no_space error here.
-      int err = ::posix_fallocate(cf->get(), 0, static_cast<off_t>(kControlSize));
-      if (err == EOPNOTSUPP || err == EINVAL) {
-        st = posix::truncate_file(cf->get(), kControlSize, dir_ + "/control");
-      } else if (err != 0) {
-        (void)posix::truncate_file(cf->get(), 0, dir_ + "/control");
-        st = errno_status(err, "reserve " + dir_ + "/control");
-      }
-    }
-    ::flock(lock_fd_, LOCK_UN);
-    PP_RETURN_IF_ERROR(st);
-  }
+  // A new (or deleted and re-created) control block is sized under the flock so that no
+  // process maps a short file. The zero bytes read as "not initialized": rebuilt below.
+  PP_RETURN_IF_ERROR(size_under_flock(lock_fd_, cf->get(), kControlSize, dir_ + "/control"));
   void* p = ::mmap(nullptr, kControlSize, PROT_READ | PROT_WRITE, MAP_SHARED, cf->get(), 0);
   if (p == MAP_FAILED) return errno_status(errno, "mmap " + dir_ + "/control");
   ctl_ = static_cast<Control*>(p);
@@ -124,9 +140,49 @@ Status Store::attach(bool create) {
   return {};
 }
 
-Status Store::lock() {
+
+Status Store::map_lock_block() {
+  if (lock_block_) return {};
+  PP_RETURN_IF_ERROR(size_under_flock(lock_fd_, lock_fd_, kLockFileSize, dir_ + "/LOCK"));
+  void* p = ::mmap(nullptr, kLockFileSize, PROT_READ | PROT_WRITE, MAP_SHARED, lock_fd_, 0);
+  if (p == MAP_FAILED) return errno_status(errno, "mmap " + dir_ + "/LOCK");
+  lock_block_ = static_cast<LockBlock*>(p);
+  return {};
+}
+
+Status Store::build_lock_block() {
+  // Under the flock, so that one process of this boot builds the mutex, once.
   while (::flock(lock_fd_, LOCK_EX) != 0) {
     if (errno != EINTR) return errno_status(errno, "lock " + dir_ + "/LOCK");
+  }
+  LockBlock& b = *lock_block_;
+  Status st;
+  if (!lock_block_ready(b)) {
+    b.ready.store(0, std::memory_order_relaxed);
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    std::memset(static_cast<void*>(&b.mutex), 0, sizeof b.mutex);
+    if (int err = pthread_mutex_init(&b.mutex, &attr); err != 0) st = errno_status(err, "init " + dir_ + "/LOCK");
+    pthread_mutexattr_destroy(&attr);
+    b.magic = kLockMagic;
+    std::snprintf(b.boot_id, sizeof b.boot_id, "%s", std::string(boot_id()).c_str());
+    if (st.ok()) b.ready.store(1, std::memory_order_release);
+  }
+  ::flock(lock_fd_, LOCK_UN);
+  return st;
+}
+
+Status Store::lock() {
+  if (!lock_block_ready(*lock_block_)) PP_RETURN_IF_ERROR(build_lock_block());
+  int err = pthread_mutex_lock(&lock_block_->mutex);
+  if (err == EOWNERDEAD) {
+    // Its holder died: the lock is ours. Whatever it left half done, the control block's
+    // dirty flag says (rebuilt below).
+    pthread_mutex_consistent(&lock_block_->mutex);
+  } else if (err != 0) {
+    return errno_status(err, "lock " + dir_ + "/LOCK");
   }
   Status st;
   bool same_boot = header_valid(*ctl_, true);
@@ -135,17 +191,16 @@ Status Store::lock() {
     st = rebuild(!same_boot);
   }
   if (st.ok()) st = ensure_journal();
-  if (!st.ok()) ::flock(lock_fd_, LOCK_UN);
+  if (!st.ok()) unlock();
   return st;
 }
 
-void Store::unlock() { ::flock(lock_fd_, LOCK_UN); }
+void Store::unlock() { pthread_mutex_unlock(&lock_block_->mutex); }
 
 Status Store::ensure_journal() {
   uint64_t gen = ctl_->h.journal_gen.load(std::memory_order_relaxed);
   if (journal_fd_ >= 0 && journal_gen_ == gen) return {};
-  if (journal_fd_ >= 0) ::close(journal_fd_);
-  journal_fd_ = -1;
+  close_journal();
   std::string path = dir_ + "/journal";
   auto f = posix::open_file(path, O_RDWR);
   if (!f.ok()) return f.status();
@@ -154,6 +209,10 @@ Status Store::ensure_journal() {
   if (!n.ok()) return n.status();
   auto g = *n == sizeof hdr ? decode_file_header(hdr, kJournalMagic, kJournalVersion) : std::nullopt;
   if (!g) return Status(Code::corrupt_record, path + ": bad journal header");
+  // Mapping past the end of the file is allowed; only the bytes below journal_size (the
+  // file's size, kept by writers under the lock) are ever touched.
+  void* m = ::mmap(nullptr, kJournalMapBytes, PROT_READ | PROT_WRITE, MAP_SHARED, f->get(), 0);
+  journal_map_ = m == MAP_FAILED ? nullptr : static_cast<char*>(m);
   journal_fd_ = f->release();
   journal_gen_ = *g;
   return {};
@@ -161,8 +220,37 @@ Status Store::ensure_journal() {
 
 Status Store::write_journal(std::string& rec, uint32_t flags) {
   seal_journal_record(rec, flags);
-  uint64_t at = ctl_->h.journal_end.load(std::memory_order_relaxed);
-  return posix::pwrite_all(journal_fd_, rec.data(), rec.size(), at, dir_ + "/journal");
+  Control& c = *ctl_;
+  uint64_t at = c.h.journal_end.load(std::memory_order_relaxed);
+  uint64_t need = at + rec.size();
+  uint64_t size = c.h.journal_size.load(std::memory_order_relaxed);
+  if (journal_map_ && need <= kJournalMapBytes) {
+    if (need > size && !journal_grow_failed_) {
+      // Grow the file by the next step, written with zeros: the blocks are reserved now (a
+      // full disk is an error here, not a fault in the mapping later) and the pages are in
+      // the page cache (writes to the mapping take a minor fault per page; fallocate'd pages
+      // cost several times more, read in and converted one by one). Readers of the file
+      // stop at the zeros after the last record.
+      uint64_t grow = std::min(kJournalMapBytes, (need + kJournalGrowBytes - 1) / kJournalGrowBytes * kJournalGrowBytes);
+      static const std::string zeros(kJournalGrowBytes, '\0');
+      while (size < grow && !journal_grow_failed_) {
+        uint64_t n = std::min(grow - size, kJournalGrowBytes);
+        if (posix::pwrite_all(journal_fd_, zeros.data(), n, size, dir_ + "/journal").ok()) {
+          size += n;
+          c.h.journal_size.store(size, std::memory_order_relaxed);
+        } else {
+          journal_grow_failed_ = true;  // no room or a size limit: the pwrite below says which
+        }
+      }
+    }
+    if (need <= size) {
+      std::memcpy(journal_map_ + at, rec.data(), rec.size());
+      return {};
+    }
+  }
+  PP_RETURN_IF_ERROR(posix::pwrite_all(journal_fd_, rec.data(), rec.size(), at, dir_ + "/journal"));
+  if (need > size) c.h.journal_size.store(need, std::memory_order_relaxed);
+  return {};
 }
 
 Status Store::apply_payload(Control& c, std::string_view payload) {
@@ -452,7 +540,14 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
       g.unsynced_from = std::min(g.unsynced_from, g.head.seg_base);
     }
   }
-  for (const auto& b : blobs) {
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    const auto& b = blobs[i];
+    // A key written again later in the same commit: only its last value is stored (an
+    // ack then the next claim rewrite one proc's state). Few ops: a plain search.
+    bool superseded = false;
+    for (size_t k = i + 1; k < blobs.size() && !superseded && blobs.size() <= 64; ++k)
+      superseded = blobs[k].kind == b.kind && blobs[k].key == b.key;
+    if (superseded) continue;
     if (b.value) {
       op_blob_put(payload, b.kind, b.key, *b.value);
     } else {

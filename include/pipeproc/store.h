@@ -22,6 +22,7 @@
 namespace pipeproc {
 
 struct Control;
+struct LockBlock;
 struct TopicHead;
 
 struct StoreOptions {
@@ -156,8 +157,11 @@ class Store {
   Status attach(bool create);
   Status lock();
   void unlock();
+  Status map_lock_block();
+  Status build_lock_block();
   Status rebuild(bool verify_data);
   Status ensure_journal();
+  void close_journal();
   Status rotate_journal_if_needed();
   struct TopicFiles;
   Result<TopicFiles*> writer_files(uint32_t id, std::string_view name, const TopicHead& head);
@@ -170,10 +174,13 @@ class Store {
   std::string dir_;
   StoreOptions opts_;
   int lock_fd_ = -1;
+  LockBlock* lock_block_ = nullptr;  // the LOCK file, mapped: the writers' mutex
   int ctl_fd_ = -1;
   Control* ctl_ = nullptr;
   int journal_fd_ = -1;
   uint64_t journal_gen_ = 0;
+  char* journal_map_ = nullptr;  // shared mapping of the journal (format::kJournalMapBytes)
+  bool journal_grow_failed_ = false;  // the file system cannot reserve: pwrite only
   std::vector<std::unique_ptr<TopicFiles>> files_;  // by topic id, writer cache
   std::string scratch_;                             // commit buffers, reused
   std::vector<std::unique_ptr<TopicReader>> readers_;

@@ -65,14 +65,15 @@ def seg_records(path, limit=None):
 
 
 def journal_records(path):
-    """Records of the journal: list of (offset, total_length, flags)."""
+    """Records of the journal: list of (offset, total_length, flags). The file may run on
+    in zeros after the last record (space its writers reserved)."""
     with open(path, "rb") as f:
         b = f.read()
     out = []
     off = HEADER
     while off + 16 <= len(b):
-        plen, flags = struct.unpack_from("<II", b, off + 8)
-        if off + 16 + plen > len(b):
+        csum, plen, flags = struct.unpack_from("<QII", b, off)
+        if off + 16 + plen > len(b) or (csum == 0 and plen == 0):
             break
         out.append((off, 16 + plen, flags))
         off += 16 + plen

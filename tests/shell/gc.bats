@@ -71,9 +71,10 @@ snapshot() {
         pp-length "$1"
         pp-range "$1"
         pp-procs list
+        # LOCK is left out: it holds the writers' mutex, which every lock writes.
         (cd "$PIPEPROC_LOCATION" &&
-            find . -type f -printf '%p %s %TY-%Tm-%Td %TT\n' | sort &&
-            find . -type f -exec md5sum {} + | sort -k 2)
+            find . -type f ! -name LOCK -printf '%p %s %TY-%Tm-%Td %TT\n' | sort &&
+            find . -type f ! -name LOCK -exec md5sum {} + | sort -k 2)
     } >"$2" 2>&1
 }
 

@@ -1,7 +1,11 @@
 // The store: commits, lookups by sequence and timestamp at every boundary, recovery from
 // torn tails at every byte, and corruption reported instead of wrong data.
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "format.h"
 #include "helpers.h"
@@ -144,6 +148,21 @@ TEST_CASE("TornSegmentTailAtEveryByteIsCutOnRecovery") {
   }
 }
 
+namespace {
+// Where the journal's records end (the reserved tail after them is zeros).
+uint64_t journal_end(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), {});
+  uint64_t pos = format::kJournalHeaderSize;
+  while (pos + format::kJournalRecordHeaderSize <= data.size()) {
+    uint32_t len = format::get_u32(data.data() + pos + 8);
+    if (len == 0 && format::get_u64(data.data() + pos) == 0) break;
+    pos += format::kJournalRecordHeaderSize + len;
+  }
+  return pos;
+}
+}  // namespace
+
 TEST_CASE("TornJournalTailAtEveryByteDropsOnlyThatCommit") {
   TempDir master;
   FixedClock clock(5000);
@@ -151,29 +170,48 @@ TEST_CASE("TornJournalTailAtEveryByteDropsOnlyThatCommit") {
   {
     auto s = open_store(master.path);
     fill(*s, "t", 3, clock);
-    before = file_size(master / "journal");
+    before = journal_end(master / "journal");
     std::string b = R"({"last":1})";
     Entry e[2] = {{"t", b}, {"u", b}};  // a batch over two topics
     REQUIRE(s->commit(e, false, nullptr).ok());
-    after = file_size(master / "journal");
+    after = journal_end(master / "journal");
   }
-  for (uint64_t cut = before; cut <= after; ++cut) {
-    TempDir dir;
-    std::filesystem::copy(master.path, dir.path, std::filesystem::copy_options::recursive);
-    truncate_to(dir / "journal", cut);
-    std::filesystem::remove(dir / "control");
-    auto s = open_store(dir.path);
-    auto t = all_logs(*s, "t");
-    Status ust;
-    auto u = all_logs(*s, "u", &ust);
-    if (cut < after) {  // the batch is gone from both topics, never half there
-      CHECK(t.size() == 3);
-      CHECK(ust.code() == Code::invalid_topic);
-    } else {
-      CHECK(t.size() == 4);
-      CHECK(u.size() == 1);
+  CHECK(file_size(master / "journal") > after);  // space reserved past the last record
+  // A write cut short leaves the file ending at the cut (pwrite) or zeros after it (a copy
+  // into the mapping of the reserved space).
+  for (bool zeroed : {false, true}) {
+    CAPTURE(zeroed);
+    for (uint64_t cut = before; cut <= after; ++cut) {
+      CAPTURE(cut);
+      TempDir dir;
+      std::filesystem::copy(master.path, dir.path, std::filesystem::copy_options::recursive);
+      bool torn = cut < after;
+      if (zeroed) {
+        std::fstream f(dir / "journal", std::ios::in | std::ios::out | std::ios::binary);
+        std::string was(after - cut, '\0');
+        f.seekg(static_cast<std::streamoff>(cut));
+        f.read(was.data(), static_cast<std::streamsize>(was.size()));
+        torn = was.find_first_not_of('\0') != std::string::npos;  // zeros over zeros change nothing
+        f.seekp(static_cast<std::streamoff>(cut));
+        std::string zeros(after - cut, '\0');
+        f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+      } else {
+        truncate_to(dir / "journal", cut);
+      }
+      std::filesystem::remove(dir / "control");
+      auto s = open_store(dir.path);
+      auto t = all_logs(*s, "t");
+      Status ust;
+      auto u = all_logs(*s, "u", &ust);
+      if (torn) {  // the batch is gone from both topics, never half there
+        CHECK(t.size() == 3);
+        CHECK(ust.code() == Code::invalid_topic);
+      } else {
+        CHECK(t.size() == 4);
+        CHECK(u.size() == 1);
+      }
+      CHECK(file_size(dir / "journal") == (torn ? before : after));
     }
-    CHECK(file_size(dir / "journal") == (cut < after ? before : after));
   }
 }
 
@@ -273,6 +311,43 @@ TEST_CASE("NoSyncCommitsRollSegmentsWithoutFsyncAndTheNextDurableCommitSyncsThem
   posix::sync_observer = nullptr;
 }
 
+TEST_CASE("AWriterKilledHoldingTheLockDoesNotWedgeTheStore") {
+  TempDir dir;
+  FixedClock clock(1000);
+  {
+    auto s = open_store(dir.path);
+    fill(*s, "t", 5, clock);
+  }
+  for (int round = 0; round < 2; ++round) {
+    // The child dies inside a transaction, holding the writer lock: killed, then exiting.
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      auto s = Store::open(dir.path, Store::Mode::write);
+      if (!s.ok()) ::_exit(3);
+      Status st = (*s)->transact(false, [&](Txn&) -> Status {
+        if (round == 0) ::raise(SIGKILL);
+        ::_exit(5);
+      });
+      (void)st;
+      ::_exit(4);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    if (round == 0) {
+      REQUIRE(WIFSIGNALED(status));
+      CHECK(WTERMSIG(status) == SIGKILL);
+    } else {
+      REQUIRE(WIFEXITED(status));
+      CHECK(WEXITSTATUS(status) == 5);
+    }
+  }
+  // The lock was released by the kernel: commits go on, nothing lost.
+  auto s = open_store(dir.path);
+  fill(*s, "t", 1, clock);
+  CHECK(all_logs(*s, "t").size() == 6);
+}
+
 TEST_CASE("JournalRotationKeepsEveryTopicAndStateRecord") {
   TempDir dir;
   FixedClock clock(1000);
@@ -284,7 +359,7 @@ TEST_CASE("JournalRotationKeepsEveryTopicAndStateRecord") {
            }).ok());
   // Grow the journal past the rotation size with state-only commits.
   std::string big(900, 'z');
-  const uint64_t rounds = format::kJournalRotateBytes / 950 + 10;
+  const uint64_t rounds = format::kJournalRotateBytes / 900 + 10;  // records of ~940 bytes
   for (uint64_t i = 0; i < rounds; ++i)
     REQUIRE(s->transact(false, [&](Txn& t) {
                t.put(2, "grow", big);
@@ -322,6 +397,45 @@ TEST_CASE("FileHeadersMatchTheFormatDocument") {
   CHECK(rec.substr(32) == "{}");
   CHECK(std::string(reinterpret_cast<const char*>(&format::kJournalMagic), 8) == "PPPPJNL1");
   CHECK(std::string(reinterpret_cast<const char*>(&format::kIndexMagic), 8) == "PPPPIDX1");
+}
+
+TEST_CASE("AReaderGoingOnWhereItStoppedSeesLogsThatReplacedCutOnes") {
+  // A reader keeps where its last scan stopped (the next log's offset). When a repair cuts
+  // the topic there and new logs of other sizes take those sequences, that position points
+  // into the middle of a record: it must not be trusted.
+  TempDir dir;
+  FixedClock clock(1000);
+  auto s = open_store(dir.path);
+  std::vector<std::string> big, small;
+  for (int i = 0; i < 40; ++i) big.push_back("{\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(50, 'p') + "\"}");
+  for (int i = 0; i < 40; ++i) small.push_back("{\"j\":" + std::to_string(i) + "}");
+  std::vector<Entry> e;
+  for (auto& b : big) e.push_back(Entry{"t", b});
+  REQUIRE(s->commit(e, false, nullptr).ok());
+  auto r = s->reader("t");
+  REQUIRE(r.ok());
+  auto read_one = [&](uint64_t seq) {
+    std::string got;
+    (*r)->refresh();
+    REQUIRE((*r)->scan(seq, seq + 1, [&](const LogView& v) {
+                   got = std::string(v.body);
+                   return true;
+                 }).ok());
+    return got;
+  };
+  for (uint64_t seq = 0; seq < 12; ++seq) CHECK(read_one(seq) == big[seq]);  // stops before 12
+  // Damage log 5; a repair with --cut keeps 0..4 and saves the rest to lost+found.
+  const std::string seg = dir / "topics/t/00000000000000000000.log";
+  flip_byte(seg, format::kSegmentHeaderSize + 5 * (format::kRecordHeaderSize + big[0].size()) + 40);
+  auto fixed = s->check(true, true, [](std::string_view) {});
+  REQUIRE(fixed.ok());
+  CHECK(*fixed > 0);
+  e.clear();
+  for (size_t i = 5; i < small.size(); ++i) e.push_back(Entry{"t", small[i]});
+  REQUIRE(s->commit(e, false, nullptr).ok());
+  CHECK(read_one(12) == small[12]);
+  CHECK(read_one(13) == small[13]);
+  CHECK(read_one(4) == big[4]);
 }
 
 TEST_CASE("StaleIndexEntriesAreNotTrusted") {

@@ -210,7 +210,12 @@ Status Store::ensure_journal() {
   auto g = *n == sizeof hdr ? decode_file_header(hdr, kJournalMagic, kJournalVersion) : std::nullopt;
   if (!g) return Status(Code::corrupt_record, path + ": bad journal header");
   // Mapping past the end of the file is allowed; only the bytes below journal_size (the
-  // file's size, kept by writers under the lock) are ever touched.
+  // file's size, kept by writers under the lock) are ever touched. A file found shorter
+  // (cut by hand) lowers it: a copy past the end of a mapped file would fault.
+  auto size = posix::file_size(f->get(), path);
+  if (!size.ok()) return size.status();
+  if (*size < ctl_->h.journal_size.load(std::memory_order_relaxed))
+    ctl_->h.journal_size.store(*size, std::memory_order_relaxed);
   void* m = ::mmap(nullptr, kJournalMapBytes, PROT_READ | PROT_WRITE, MAP_SHARED, f->get(), 0);
   journal_map_ = m == MAP_FAILED ? nullptr : static_cast<char*>(m);
   journal_fd_ = f->release();

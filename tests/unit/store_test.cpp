@@ -215,6 +215,33 @@ TEST_CASE("TornJournalTailAtEveryByteDropsOnlyThatCommit") {
   }
 }
 
+TEST_CASE("AJournalCutByHandIsGrownAgainBeforeRecordsAreCopiedIntoIt") {
+  // The control block remembers how long the journal file is; a file cut shorter behind
+  // its back (here: at its last record, the reserved zeros gone) must not take copies
+  // past its end, where they would fault or be lost.
+  TempDir dir;
+  FixedClock clock(1000);
+  auto s = open_store(dir.path);
+  fill(*s, "t", 3, clock);
+  truncate_to(dir / "journal", journal_end(dir / "journal"));
+  auto s2 = open_store(dir.path);
+  const std::string big(1000, 'v');
+  for (int i = 0; i < 12; ++i)  // past several page boundaries
+    REQUIRE(s2->transact(false, [&](Txn& t) {
+               t.put(3, "k" + std::to_string(i), big);
+               return Status{};
+             }).ok());
+  s.reset();
+  s2.reset();
+  std::filesystem::remove(dir / "control");
+  auto s3 = open_store(dir.path);
+  CHECK(all_logs(*s3, "t").size() == 3);
+  REQUIRE(s3->transact(false, [&](Txn& t) {
+             for (int i = 0; i < 12; ++i) CHECK(t.get(3, "k" + std::to_string(i)) == std::optional<std::string>(big));
+             return Status{};
+           }).ok());
+}
+
 TEST_CASE("ChecksumMismatchIsCorruptRecordNotWrongData") {
   TempDir dir;
   FixedClock clock(1000);

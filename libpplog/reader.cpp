@@ -260,7 +260,7 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       limit = *size;
     }
     // Start where the last scan stopped when that is at or closer than the index says
-    // (and the record there is still the one it was: checked in the mapped window).
+    // (and the record there is still the one it was: its header is checked first).
     bool hint_ok = seg.hint_seq <= seq && seg.hint_off + kRecordHeaderSize <= limit;
     if (hint_ok) {
       char hdr[kRecordHeaderSize];

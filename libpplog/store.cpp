@@ -140,7 +140,6 @@ Status Store::attach(bool create) {
   return {};
 }
 
-
 Status Store::map_lock_block() {
   if (lock_block_) return {};
   PP_RETURN_IF_ERROR(size_under_flock(lock_fd_, lock_fd_, kLockFileSize, dir_ + "/LOCK"));

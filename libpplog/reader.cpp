@@ -71,6 +71,21 @@ struct TopicReader::Segment {
   }
 };
 
+// Whether the record at seg's saved position (below limit) is still the log it names: its
+// header read from the mapped window, else from the file.
+bool TopicReader::hint_holds(const Segment& seg, uint64_t limit) {
+  if (seg.hint_off + kRecordHeaderSize > limit) return false;
+  char hdr[kRecordHeaderSize];
+  const char* h = hdr;
+  if (seg.win.data() && seg.hint_off >= seg.win_off && seg.hint_off + sizeof hdr <= seg.win_off + seg.win_len) {
+    h = seg.win.data() + (seg.hint_off - seg.win_off);
+  } else {
+    auto n = posix::pread_full(seg.fd.get(), hdr, sizeof hdr, seg.hint_off, seg.path);
+    if (!n.ok() || *n != sizeof hdr) return false;
+  }
+  return get_u64(h + 16) == seg.hint_seq && get_u32(h + 12) == static_cast<uint32_t>(RecordKind::log);
+}
+
 TopicReader::TopicReader(Store& store, std::string name, uint32_t slot)
     : store_(store), name_(std::move(name)), slot_(slot), head_(std::make_unique<TopicHead>()) {
   refresh();
@@ -259,27 +274,15 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       if (!size.ok()) return size.status();
       limit = *size;
     }
-    // Start where the last scan stopped when that is at or closer than the index says
-    // (and the record there is still the one it was: its header is checked first).
-    bool hint_ok = seg.hint_seq <= seq && seg.hint_off + kRecordHeaderSize <= limit;
-    if (hint_ok) {
-      char hdr[kRecordHeaderSize];
-      const char* h = hdr;
-      if (seg.win.data() && seg.hint_off >= seg.win_off && seg.hint_off + sizeof hdr <= seg.win_off + seg.win_len) {
-        h = seg.win.data() + (seg.hint_off - seg.win_off);
-      } else {
-        auto n = posix::pread_full(seg.fd.get(), hdr, sizeof hdr, seg.hint_off, seg.path);
-        hint_ok = n.ok() && *n == sizeof hdr;
-      }
-      hint_ok = hint_ok && get_u64(h + 16) == seg.hint_seq && get_u32(h + 12) == static_cast<uint32_t>(RecordKind::log);
-    }
+    // Start where the last scan stopped when that is the wanted log, or closer to it than
+    // what the index says (and the record there is still the one it was).
     uint64_t pos;
-    if (hint_ok && seg.hint_seq == seq) {
+    if (seg.hint_seq == seq && hint_holds(seg, limit)) {
       pos = seg.hint_off;
     } else {
       auto off = offset_for(seg, seq);
       if (!off.ok()) return off.status();
-      pos = hint_ok && seg.hint_off > *off ? seg.hint_off : *off;
+      pos = seg.hint_seq < seq && seg.hint_off > *off && hint_holds(seg, limit) ? seg.hint_off : *off;
     }
     // Map the segment a window at a time (no copy; a fixed amount of memory whatever the
     // topic's size); a record that crosses the window's end starts the next window. The

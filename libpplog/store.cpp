@@ -349,11 +349,12 @@ Result<Store::TopicFiles*> Store::writer_files(uint32_t id, std::string_view nam
   return &f;
 }
 
+// Flushes the topic's current segment, and first every older one a --no-sync stream rolled
+// away from (TopicSlot::unsynced names the oldest).
 Status Store::sync_topic(uint32_t id, std::string_view name, const TopicHead& head) {
   TopicSlot& s = ctl_->topics[id];
-  if (!s.unsynced) return {};
-  uint64_t from = s.unsynced - 1;
-  if (from < head.seg_base) {
+  if (s.unsynced && s.unsynced - 1 < head.seg_base) {
+    uint64_t from = s.unsynced - 1;
     // Segments left by --no-sync commits that rolled: each from the oldest unsynced one.
     std::string tdir = topic_dir(name);
     auto bases = list_segments(tdir);
@@ -499,9 +500,9 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
       // Roll to a new segment. A durable commit makes the old one durable first; a
       // --no-sync one leaves it to the next durable commit, which syncs every segment
       // from the oldest unsynced one (TopicSlot::unsynced).
-      if (sync) {
+      if (sync && c.topics[g.slot].unsynced) {
         PP_RETURN_IF_ERROR(sync_topic(g.slot, g.name, g.head));
-      } else if (!g.fresh) {
+      } else if (!sync && !g.fresh) {
         g.unsynced_from = std::min(g.unsynced_from, g.head.seg_base);
       }
       PP_RETURN_IF_ERROR(create_segment(topic_dir(g.name), g.head.end, sync));
@@ -540,19 +541,18 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
     g.head.last_ts = ts;
     op_topic_head(payload, g.slot, g.head.end, g.head.seg_base, g.head.seg_end, ts);
     if (sync) {
-      // This segment, and first any older one a --no-sync stream rolled away from.
-      if (g.fresh || c.topics[g.slot].unsynced == 0) c.topics[g.slot].unsynced = 1 + g.head.seg_base;
       PP_RETURN_IF_ERROR(sync_topic(g.slot, g.name, g.head));
     } else {
       g.unsynced_from = std::min(g.unsynced_from, g.head.seg_base);
     }
   }
+  const bool few_blobs = blobs.size() <= 64;
   for (size_t i = 0; i < blobs.size(); ++i) {
     const auto& b = blobs[i];
     // A key written again later in the same commit: only its last value is stored (an
     // ack then the next claim rewrite one proc's state). Few ops: a plain search.
     bool superseded = false;
-    for (size_t k = i + 1; k < blobs.size() && !superseded && blobs.size() <= 64; ++k)
+    for (size_t k = i + 1; k < blobs.size() && !superseded && few_blobs; ++k)
       superseded = blobs[k].kind == b.kind && blobs[k].key == b.key;
     if (superseded) continue;
     if (b.value) {

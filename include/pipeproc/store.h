@@ -218,6 +218,7 @@ class TopicReader {
   Status load_segments();
   Result<Segment*> segment_for(uint64_t seq);
   Result<uint64_t> offset_for(Segment& seg, uint64_t seq, bool check = true);
+  static bool hint_holds(const Segment& seg, uint64_t limit);
   Status read_index(Segment& seg);
   void release_segments(Segment* keep);
 

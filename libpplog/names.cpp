@@ -20,28 +20,16 @@ void IdFormatter::append(std::string& out, LogId id) {
 }
 
 char* IdFormatter::write(char* out, LogId id) {
-  if (id.ts == last_.ts && id.seq == last_.seq + 1 && last_.seq != UINT64_MAX) {
-    // Increment the decimal digits in place; grow by one digit on a carry out of the top.
-    size_t i = len_;
-    while (i > seq_at_ && buf_[i - 1] == '9') buf_[--i] = '0';
-    if (i > seq_at_) {
-      ++buf_[i - 1];
-    } else {
-      std::memmove(buf_ + seq_at_ + 1, buf_ + seq_at_, len_ - seq_at_);
-      buf_[seq_at_] = '1';
-      ++len_;
-    }
-  } else {
-    auto r = std::to_chars(buf_, buf_ + 24, id.ts);
+  if (!have_ts_ || id.ts != ts_) {
+    auto r = std::to_chars(prefix_, prefix_ + 20, id.ts);
     *r.ptr++ = '-';
-    seq_at_ = static_cast<size_t>(r.ptr - buf_);
-    r = std::to_chars(r.ptr, buf_ + sizeof buf_, id.seq);
-    len_ = static_cast<size_t>(r.ptr - buf_);
+    prefix_len_ = static_cast<size_t>(r.ptr - prefix_);
+    ts_ = id.ts;
+    have_ts_ = true;
   }
-  last_ = id;
   // out has room for kMaxLen bytes: a fixed-size copy is a few vector moves, not a call.
-  std::memcpy(out, buf_, kMaxLen);
-  return out + len_;
+  std::memcpy(out, prefix_, kPrefixCopy);
+  return std::to_chars(out + prefix_len_, out + kMaxLen, id.seq).ptr;
 }
 
 void IdFormatter::append_lines(std::string& out, std::span<const LogId> ids) {

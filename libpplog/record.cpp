@@ -24,21 +24,6 @@ void append_record(std::string& out, uint64_t seq, uint64_t ts, std::string_view
   put_u64(p, checksum(p + 8, kRecordHeaderSize - 8 + body.size()));
 }
 
-DecodeResult decode_record(std::string_view buf, RecordView* out, size_t max_body, uint64_t verify_from) {
-  if (buf.size() < kRecordHeaderSize) return DecodeResult::truncated;
-  const char* p = buf.data();
-  uint32_t len = get_u32(p + 8);
-  if (get_u32(p + 12) != static_cast<uint32_t>(RecordKind::log) || len > max_body) return DecodeResult::corrupt;
-  if (buf.size() < kRecordHeaderSize + len) return DecodeResult::truncated;
-  if (get_u64(p + 16) >= verify_from && get_u64(p) != checksum(p + 8, kRecordHeaderSize - 8 + len))
-    return DecodeResult::corrupt;
-  out->seq = get_u64(p + 16);
-  out->ts = get_u64(p + 24);
-  out->body = std::string_view(p + kRecordHeaderSize, len);
-  out->size = kRecordHeaderSize + len;
-  return DecodeResult::ok;
-}
-
 void encode_file_header(char out[32], uint64_t magic, uint32_t version, uint64_t value) {
   put_u64(out, magic);
   put_u32(out + 8, version);

@@ -38,7 +38,22 @@ enum class DecodeResult { ok, truncated, corrupt };
 // A record whose sequence is below verify_from is not checksummed: a scan that only
 // steps over it (from an index entry to the log it wants) never hands out its body, and
 // the sequence chain it walks is still checked.
-DecodeResult decode_record(std::string_view buf, RecordView* out, size_t max_body, uint64_t verify_from = 0);
+// Inline: a reader calls it once per log, and through a call GCC hands the view back in
+// memory that the caller then reloads with wider moves, which stalls store forwarding.
+inline DecodeResult decode_record(std::string_view buf, RecordView* out, size_t max_body, uint64_t verify_from = 0) {
+  if (buf.size() < kRecordHeaderSize) return DecodeResult::truncated;
+  const char* p = buf.data();
+  uint32_t len = get_u32(p + 8);
+  if (get_u32(p + 12) != static_cast<uint32_t>(RecordKind::log) || len > max_body) return DecodeResult::corrupt;
+  if (buf.size() < kRecordHeaderSize + len) return DecodeResult::truncated;
+  if (get_u64(p + 16) >= verify_from && get_u64(p) != checksum(p + 8, kRecordHeaderSize - 8 + len))
+    return DecodeResult::corrupt;
+  out->seq = get_u64(p + 16);
+  out->ts = get_u64(p + 24);
+  out->body = std::string_view(p + kRecordHeaderSize, len);
+  out->size = kRecordHeaderSize + len;
+  return DecodeResult::ok;
+}
 
 // File headers (segment, index, journal share one layout: magic, version, 0, u64, xxh3).
 void encode_file_header(char out[32], uint64_t magic, uint32_t version, uint64_t value);

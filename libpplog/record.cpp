@@ -10,18 +10,24 @@ namespace pipeproc::format {
 
 uint64_t checksum(const void* data, size_t len) { return XXH3_64bits(data, len); }
 
+size_t encode_record(char* out, uint64_t seq, uint64_t ts, std::string_view body) {
+  // Length and kind in one 8-byte store: the hash then reads them back with one 8-byte
+  // load, which two 4-byte stores could not forward.
+  put_u64(out + 8, body.size() | uint64_t{static_cast<uint32_t>(RecordKind::log)} << 32);
+  put_u64(out + 16, seq);
+  put_u64(out + 24, ts);
+  std::memcpy(out + kRecordHeaderSize, body.data(), body.size());
+  put_u64(out, checksum(out + 8, kRecordHeaderSize - 8 + body.size()));
+  return kRecordHeaderSize + body.size();
+}
+
 void append_record(std::string& out, uint64_t seq, uint64_t ts, std::string_view body) {
   // Appended, not resized then filled: resize would zero the bytes first.
   char h[kRecordHeaderSize] = {};
-  put_u32(h + 8, static_cast<uint32_t>(body.size()));
-  put_u32(h + 12, static_cast<uint32_t>(RecordKind::log));
-  put_u64(h + 16, seq);
-  put_u64(h + 24, ts);
   size_t at = out.size();
   out.append(h, sizeof h);
   out.append(body);
-  char* p = out.data() + at;
-  put_u64(p, checksum(p + 8, kRecordHeaderSize - 8 + body.size()));
+  encode_record(out.data() + at, seq, ts, body);
 }
 
 void encode_file_header(char out[32], uint64_t magic, uint32_t version, uint64_t value) {

@@ -22,6 +22,9 @@ inline uint64_t get_u64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); retu
 
 uint64_t checksum(const void* data, size_t len);
 
+// Writes one record (header + body) at out, which has room for kRecordHeaderSize +
+// body.size() bytes; returns that size.
+size_t encode_record(char* out, uint64_t seq, uint64_t ts, std::string_view body);
 // Appends one record (header + body) to out.
 void append_record(std::string& out, uint64_t seq, uint64_t ts, std::string_view body);
 

@@ -404,7 +404,7 @@ Status Store::commit(std::span<const Entry> entries, bool sync, std::vector<LogI
   return transact(
       sync,
       [&](Txn& t) {
-        t.entries_.assign(entries.begin(), entries.end());
+        t.borrowed_ = entries;  // valid until transact returns: no copy of a large batch
         return Status{};
       },
       ids);
@@ -417,7 +417,7 @@ Status Store::transact(bool sync, const std::function<Status(Txn&)>& fn, std::ve
   LockGuard guard([this] { unlock(); });
   Txn txn(*this);
   PP_RETURN_IF_ERROR(fn(txn));
-  if (txn.entries_.empty() && txn.blobs_.empty() && txn.starts_.empty()) return {};
+  if (txn.logs().empty() && txn.blobs_.empty() && txn.starts_.empty()) return {};
   sync = sync || txn.sync_;
   PP_RETURN_IF_ERROR(commit_locked(txn, sync, ids));
   if (!sync) return {};
@@ -432,7 +432,7 @@ Status Store::transact(bool sync, const std::function<Status(Txn&)>& fn, std::ve
 
 // Writes one commit; the writer lock is held. Validates everything before changing anything.
 Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) {
-  std::span<const Entry> entries = txn.entries_;
+  std::span<const Entry> entries = txn.logs();
   const std::vector<Txn::BlobOp>& blobs = txn.blobs_;
   // Validate everything before changing anything.
   struct Group {
@@ -450,7 +450,11 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
     if (e.body.size() > kMaxRecordBody)
       return Status(Code::record_too_large, "body of " + std::to_string(e.body.size()) +
                                                 " bytes is over the limit of " + std::to_string(kMaxRecordBody));
-    Group* g = groups.empty() || groups.back().name != e.topic ? nullptr : &groups.back();
+    // Most batches are one topic, usually one string for all entries: compare the view first.
+    Group* g = nullptr;
+    if (!groups.empty() && ((groups.back().name.data() == e.topic.data() && groups.back().name.size() == e.topic.size()) ||
+                            groups.back().name == e.topic))
+      g = &groups.back();
     for (size_t k = 0; !g && k < groups.size(); ++k)
       if (groups[k].name == e.topic) g = &groups[k];
     if (!g) {
@@ -476,7 +480,6 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
 
   std::string payload(kJournalRecordHeaderSize, '\0');
   uint32_t next_id = c.h.topic_count.load(std::memory_order_relaxed);
-  std::string& buf = scratch_;
   std::string idx;
   for (Group& g : groups) {
     int found = find_topic(c, g.name);
@@ -513,10 +516,12 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
     }
     auto files = writer_files(g.slot, g.name, g.head);
     if (!files.ok()) return files.status();
-    buf.clear();
+    if (scratch_.size() < batch_bytes) scratch_.resize(std::max<size_t>(batch_bytes, scratch_.size() * 2));
+    char* const buf = scratch_.data();
+    size_t len = 0;
     idx.clear();
     for (uint32_t i : g.members) {
-      uint64_t off = g.head.seg_end + buf.size();
+      uint64_t off = g.head.seg_end + len;
       uint64_t seq = g.head.end++;
       if (g.idx_count == 0 || off - g.idx_last_off >= kIndexInterval) {
         char e[kIndexEntrySize];
@@ -525,19 +530,19 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
         ++g.idx_count;
         g.idx_last_off = off;
       }
-      append_record(buf, seq, ts, entries[i].body);
+      len += encode_record(buf + len, seq, ts, entries[i].body);
       if (ids) (*ids)[i] = LogId{ts, seq};
     }
     TopicFiles& f = **files;
-    PP_RETURN_IF_ERROR(posix::pwrite_all(f.seg.get(), buf.data(), buf.size(), g.head.seg_end, f.seg_path));
+    PP_RETURN_IF_ERROR(posix::pwrite_all(f.seg.get(), buf, len, g.head.seg_end, f.seg_path));
     if (opts_.early_writeback && !sync)
-      (void)::sync_file_range(f.seg.get(), static_cast<off_t>(g.head.seg_end), static_cast<off_t>(buf.size()),
+      (void)::sync_file_range(f.seg.get(), static_cast<off_t>(g.head.seg_end), static_cast<off_t>(len),
                               SYNC_FILE_RANGE_WRITE);  // a hint: the fsync that follows checks
     if (!idx.empty()) {
       uint64_t at = kIndexHeaderSize + g.idx_count * kIndexEntrySize - idx.size();
       PP_RETURN_IF_ERROR(posix::pwrite_all(f.idx.get(), idx.data(), idx.size(), at, f.idx_path));
     }
-    g.head.seg_end += buf.size();
+    g.head.seg_end += len;
     g.head.last_ts = ts;
     op_topic_head(payload, g.slot, g.head.end, g.head.seg_base, g.head.seg_end, ts);
     if (sync) {

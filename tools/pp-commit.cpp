@@ -1,7 +1,10 @@
 // pp-commit: add logs to topics, from arguments or JSON lines on stdin (CONTRACT.md).
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -28,22 +31,36 @@ struct Args {
 struct Batch {
   std::vector<char> buf;
   std::vector<Entry> entries;
-  Status err;         // the line after the entries is bad
+  std::vector<Line> tail;  // lines after the entries still to validate (by the committer)
+  Status err;              // the line after the entries (and tail) is bad
   bool idle = false;  // no more input was ready when it was read
   bool end = false;   // the input has ended
 };
 
 // Two batches in flight between the reading thread and the committing one, plus spares.
+// It also balances the two threads: validation is most of the reading thread's work, so
+// the share of each batch's lines the committing thread validates grows when that thread
+// has to wait for batches and shrinks when the reading thread has to wait for room.
 class BatchQueue {
  public:
+  static constexpr int kShareSteps = 64;  // tail_share() is in 1/64ths of a batch
+
+  // fixed_share >= 0 (tests: PIPEPROC_TEST_TAIL_SHARE) pins the share instead.
+  BatchQueue(bool balance, int fixed_share)
+      : balance_(balance && fixed_share < 0), share_(balance ? std::clamp(fixed_share, 0, kShareSteps / 2) : 0) {}
+  int tail_share() const { return share_.load(std::memory_order_relaxed); }
+
   void push(Batch b) {
     std::unique_lock lk(mu_);
+    if (full_.size() >= 2) nudge(-1);
     cv_.wait(lk, [&] { return full_.size() < 2; });
     full_.push_back(std::move(b));
     cv_.notify_all();
   }
   Batch pop() {
     std::unique_lock lk(mu_);
+    if (full_.empty() && popped_) nudge(+1);
+    popped_ = true;
     cv_.wait(lk, [&] { return !full_.empty(); });
     Batch b = std::move(full_.front());
     full_.pop_front();
@@ -56,6 +73,7 @@ class BatchQueue {
     Batch b = std::move(spares_.back());
     spares_.pop_back();
     b.entries.clear();
+    b.tail.clear();
     b.err = Status();
     b.idle = b.end = false;
     return b;
@@ -66,6 +84,14 @@ class BatchQueue {
   }
 
  private:
+  void nudge(int by) {
+    if (!balance_) return;
+    int s = std::clamp(share_.load(std::memory_order_relaxed) + by, 0, kShareSteps / 2);
+    share_.store(s, std::memory_order_relaxed);
+  }
+  const bool balance_;
+  std::atomic<int> share_{0};
+  bool popped_ = false;  // the first pop always waits: not a sign of anything
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Batch> full_;
@@ -136,7 +162,12 @@ int main(int argc, char** argv) {
   // a wait for input share one fsync (at most every 16 MiB); their ids are printed once it
   // has run, so an id printed is an id on disk. A second thread reads and validates the
   // next batch while this one commits.
-  BatchQueue queue;
+  // With -t, the committing thread may validate the tail of a batch (see BatchQueue).
+  const bool one_topic = topic_opt->count() > 0;
+  const char* pinned = std::getenv("PIPEPROC_TEST_TAIL_SHARE");
+  BatchQueue queue(one_topic, pinned ? std::atoi(pinned) : -1);
+  pptool::EntryBuilder tail_builder(one_topic ? a.topic : std::string());
+  std::vector<Entry> tail_entries;
   std::thread producer([&] {
     std::vector<Line> blines;
     for (;;) {
@@ -152,8 +183,13 @@ int main(int argc, char** argv) {
         queue.push(std::move(b));
         return;
       }
-      size_t ok = builder.build(blines, b.entries, &b.err);
+      size_t n = blines.size();
+      size_t mine = n - n * static_cast<size_t>(queue.tail_share()) / BatchQueue::kShareSteps;
+      size_t ok = builder.build(std::span<const Line>(blines).first(mine), b.entries, &b.err);
       b.entries.resize(ok);
+      if (ok == mine && mine < n) {
+        b.tail.assign(blines.begin() + static_cast<std::ptrdiff_t>(mine), blines.end());
+      }
       b.idle = !reader.ready();
       reader.swap_buffer(b.buf);
       bool stop = !b.err.ok();
@@ -177,6 +213,12 @@ int main(int argc, char** argv) {
   for (;;) {
     Batch b = queue.pop();
     if (b.end) break;
+    if (!b.tail.empty()) {
+      Status tail_err;
+      size_t ok = tail_builder.build(b.tail, tail_entries, &tail_err);
+      b.entries.insert(b.entries.end(), tail_entries.begin(), tail_entries.begin() + static_cast<std::ptrdiff_t>(ok));
+      if (ok < b.tail.size()) b.err = tail_err;  // before any error the reading thread saw
+    }
     if (!b.entries.empty() && failure.ok()) {
       Status st = open().commit(b.entries, false, &ids);
       if (!st.ok()) {
@@ -200,7 +242,12 @@ int main(int argc, char** argv) {
   }
   settle();
   progress.done();
+  if (!failure.ok()) {
+    // The reading thread may be blocked on input that goes on (a bad line from a pipe that
+    // stays open): exit without waiting for it.
+    producer.detach();
+    pptool::fail(failure);
+  }
   producer.join();
-  if (!failure.ok()) pptool::fail(failure);
   return 0;
 }

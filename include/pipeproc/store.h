@@ -75,7 +75,7 @@ class Txn {
   void add(std::string_view topic, std::string_view body) { entries_.push_back(Entry{topic, body}); }
   // Same, for bodies the transaction should own.
   void add_owned(std::string topic, std::string body);
-  size_t log_count() const { return entries_.size(); }
+  size_t log_count() const { return logs().size(); }
   // The commit must be durable even if transact() was asked not to sync (it adds logs
   // the caller cannot opt out of syncing, e.g. dead letters).
   void require_sync() { sync_ = true; }
@@ -91,8 +91,11 @@ class Txn {
     std::string key;
     std::optional<std::string> value;  // nullopt: delete
   };
+  std::span<const Entry> logs() const { return borrowed_.empty() ? std::span<const Entry>(entries_) : borrowed_; }
+
   Store& store_;
   std::vector<Entry> entries_;
+  std::span<const Entry> borrowed_;  // Store::commit's entries, used in place of entries_
   std::vector<BlobOp> blobs_;
   std::deque<std::string> owned_;
   std::vector<std::pair<std::string, uint64_t>> starts_;
@@ -185,7 +188,7 @@ class Store {
   char* journal_map_ = nullptr;  // shared mapping of the journal (format::kJournalMapBytes)
   bool journal_grow_failed_ = false;  // the file system cannot reserve: pwrite only
   std::vector<std::unique_ptr<TopicFiles>> files_;  // by topic id, writer cache
-  std::string scratch_;                             // commit buffers, reused
+  std::vector<char> scratch_;                       // a commit's records, reused (grown, never zeroed again)
   std::vector<std::unique_ptr<TopicReader>> readers_;
   friend class Txn;
 };

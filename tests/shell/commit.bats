@@ -164,6 +164,43 @@ $env" pp-range t --format body
 {"a":2}' pp-range t --format body
 }
 
+# The committing thread validates the tail of a batch when it would otherwise wait
+# (PIPEPROC_TEST_TAIL_SHARE pins that share: 32/64, half of every batch).
+@test "a bad line in the half of a batch the committing thread checks: the lines before it commit" {
+    { seq 1 600; echo '{bad'; seq 602 700; } >"$BATS_TEST_TMPDIR/in"
+    must_fail 65 invalid_json env PIPEPROC_TEST_TAIL_SHARE=32 pp-commit -q -t t <"$BATS_TEST_TMPDIR/in"
+    [[ $stderr == *"line 601:"* ]] || pp_fail "stderr does not name line 601:" "$stderr"
+    expect_output "$(seq 1 600)" pp-range t --format body
+}
+
+@test "a bad line in the half of a batch the reading thread checks: the lines before it commit" {
+    { seq 1 100; echo '[1,]'; seq 102 700; } >"$BATS_TEST_TMPDIR/in"
+    must_fail 65 invalid_json env PIPEPROC_TEST_TAIL_SHARE=32 pp-commit -q -t t <"$BATS_TEST_TMPDIR/in"
+    [[ $stderr == *"line 101:"* ]] || pp_fail "stderr does not name line 101:" "$stderr"
+    expect_output "$(seq 1 100)" pp-range t --format body
+}
+
+@test "batches split between the two threads commit every line once, in order" {
+    seq 1 20000 | sed 's/.*/{"n":&}/' >"$BATS_TEST_TMPDIR/in"
+    ok env PIPEPROC_TEST_TAIL_SHARE=32 pp-commit -t t <"$BATS_TEST_TMPDIR/in"
+    expect_eq 20000 "$(sort -u <<<"$output" | wc -l)" "distinct ids printed"
+    expect_output "$(cat "$BATS_TEST_TMPDIR/in")" pp-range t --format body
+}
+
+@test "a bad line exits at once even though the input stays open" {
+    # Three lines in one batch: the committing thread checks the third, the bad one.
+    mkfifo "$BATS_TEST_TMPDIR/fifo"
+    { printf '"1"\n"2"\n{bad\n'; exec sleep 30; } >"$BATS_TEST_TMPDIR/fifo" &
+    local feeder=$! start=$SECONDS rc=0
+    env PIPEPROC_TEST_TAIL_SHARE=32 timeout 15 pp-commit -q -t t <"$BATS_TEST_TMPDIR/fifo" \
+        2>"$BATS_TEST_TMPDIR/err" || rc=$?
+    kill "$feeder" 2>/dev/null || true
+    expect_eq 65 "$rc" "exit status ($(<"$BATS_TEST_TMPDIR/err"))"
+    (( SECONDS - start < 10 )) || pp_fail "pp-commit waited for the input to end"
+    expect_output '"1"
+"2"' pp-range t --format body
+}
+
 @test "line numbers count blank lines" {
     printf '{"a":1}\n\n{"a":2}\n\n[\n' >"$BATS_TEST_TMPDIR/in"
     must_fail 65 invalid_json pp-commit -t t <"$BATS_TEST_TMPDIR/in"

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -194,6 +195,25 @@ Status Store::lock() {
   return st;
 }
 
+namespace {
+// Whether blocks a file took by written zeros stay its own when the zeros are overwritten
+// through a mapping. On copy-on-write file systems (btrfs, zfs, ...) and on ones not known
+// here, an overwrite needs new blocks, and on a full disk a store to the mapping would kill
+// the process with SIGBUS instead of failing a write: the journal is written with pwrite.
+bool overwrites_in_place(int fd) {
+  struct statfs fs {};
+  if (::fstatfs(fd, &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0xEF53:      // ext2, ext3, ext4
+    case 0x58465342:  // xfs
+    case 0x01021994:  // tmpfs
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 void Store::unlock() { pthread_mutex_unlock(&lock_block_->mutex); }
 
 Status Store::ensure_journal() {
@@ -215,7 +235,9 @@ Status Store::ensure_journal() {
   if (!size.ok()) return size.status();
   if (*size < ctl_->h.journal_size.load(std::memory_order_relaxed))
     ctl_->h.journal_size.store(*size, std::memory_order_relaxed);
-  void* m = ::mmap(nullptr, kJournalMapBytes, PROT_READ | PROT_WRITE, MAP_SHARED, f->get(), 0);
+  void* m = MAP_FAILED;
+  if (overwrites_in_place(f->get()) && !std::getenv("PIPEPROC_TEST_JOURNAL_PWRITE"))
+    m = ::mmap(nullptr, kJournalMapBytes, PROT_READ | PROT_WRITE, MAP_SHARED, f->get(), 0);
   journal_map_ = m == MAP_FAILED ? nullptr : static_cast<char*>(m);
   journal_fd_ = f->release();
   journal_gen_ = *g;

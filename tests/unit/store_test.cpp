@@ -242,6 +242,36 @@ TEST_CASE("AJournalCutByHandIsGrownAgainBeforeRecordsAreCopiedIntoIt") {
            }).ok());
 }
 
+TEST_CASE("WhereTheJournalIsNotMappedItIsWrittenRecordByRecord") {
+  // On file systems that copy on write the journal is not mapped (a store to the mapping
+  // on a full disk would be SIGBUS); PIPEPROC_TEST_JOURNAL_PWRITE takes that path here.
+  // Its file then ends at its last record, with no zeros reserved after it.
+  TempDir dir;
+  FixedClock clock(1000);
+  ::setenv("PIPEPROC_TEST_JOURNAL_PWRITE", "1", 1);
+  {
+    auto s = open_store(dir.path);
+    fill(*s, "t", 5, clock);
+    REQUIRE(s->transact(false, [&](Txn& t) {
+               t.put(3, "k", "v");
+               return Status{};
+             }).ok());
+  }
+  ::unsetenv("PIPEPROC_TEST_JOURNAL_PWRITE");
+  CHECK(std::filesystem::file_size(dir / "journal") == journal_end(dir / "journal"));
+  std::filesystem::remove(dir / "control");
+  auto s2 = open_store(dir.path);
+  CHECK(all_logs(*s2, "t").size() == 5);
+  fill(*s2, "t", 2, clock);  // and a mapped writer goes on after it
+  std::filesystem::remove(dir / "control");
+  auto s3 = open_store(dir.path);
+  CHECK(all_logs(*s3, "t").size() == 7);
+  REQUIRE(s3->transact(false, [&](Txn& t) {
+             CHECK(t.get(3, "k") == std::optional<std::string>("v"));
+             return Status{};
+           }).ok());
+}
+
 TEST_CASE("ChecksumMismatchIsCorruptRecordNotWrongData") {
   TempDir dir;
   FixedClock clock(1000);

@@ -168,8 +168,9 @@ $env" pp-range t --format body
 # (PIPEPROC_TEST_TAIL_SHARE pins that share: 32/64, half of every batch).
 @test "a bad line in the half of a batch the committing thread checks: the lines before it commit" {
     { seq 1 600; echo '{bad'; seq 602 700; } >"$BATS_TEST_TMPDIR/in"
-    must_fail 65 invalid_json env PIPEPROC_TEST_TAIL_SHARE=32 pp-commit -q -t t <"$BATS_TEST_TMPDIR/in"
+    must_fail 65 invalid_json env PIPEPROC_TEST_TAIL_SHARE=32 pp-commit -t t <"$BATS_TEST_TMPDIR/in"
     [[ $stderr == *"line 601:"* ]] || pp_fail "stderr does not name line 601:" "$stderr"
+    expect_eq 600 "$(sort -u <<<"$output" | wc -l)" "ids printed for the committed lines"
     expect_output "$(seq 1 600)" pp-range t --format body
 }
 

@@ -10,14 +10,21 @@ namespace pipeproc::format {
 
 uint64_t checksum(const void* data, size_t len) { return XXH3_64bits(data, len); }
 
-size_t encode_record(char* out, uint64_t seq, uint64_t ts, std::string_view body) {
+namespace {
+// Fills the header of a record whose body_len bytes of body already follow it at out.
+void seal_record(char* out, uint64_t seq, uint64_t ts, size_t body_len) {
   // Length and kind in one 8-byte store: the hash then reads them back with one 8-byte
   // load, which two 4-byte stores could not forward.
-  put_u64(out + 8, body.size() | uint64_t{static_cast<uint32_t>(RecordKind::log)} << 32);
+  put_u64(out + 8, body_len | uint64_t{static_cast<uint32_t>(RecordKind::log)} << 32);
   put_u64(out + 16, seq);
   put_u64(out + 24, ts);
-  std::memcpy(out + kRecordHeaderSize, body.data(), body.size());
-  put_u64(out, checksum(out + 8, kRecordHeaderSize - 8 + body.size()));
+  put_u64(out, checksum(out + 8, kRecordHeaderSize - 8 + body_len));
+}
+}  // namespace
+
+size_t encode_record(char* out, uint64_t seq, uint64_t ts, std::string_view body) {
+  if (!body.empty()) std::memcpy(out + kRecordHeaderSize, body.data(), body.size());
+  seal_record(out, seq, ts, body.size());
   return kRecordHeaderSize + body.size();
 }
 
@@ -27,7 +34,7 @@ void append_record(std::string& out, uint64_t seq, uint64_t ts, std::string_view
   size_t at = out.size();
   out.append(h, sizeof h);
   out.append(body);
-  encode_record(out.data() + at, seq, ts, body);
+  seal_record(out.data() + at, seq, ts, body.size());
 }
 
 void encode_file_header(char out[32], uint64_t magic, uint32_t version, uint64_t value) {

@@ -200,6 +200,8 @@ namespace {
 // through a mapping. On copy-on-write file systems (btrfs, zfs, ...) and on ones not known
 // here, an overwrite needs new blocks, and on a full disk a store to the mapping would kill
 // the process with SIGBUS instead of failing a write: the journal is written with pwrite.
+// (xfs shares blocks too, but only between reflinked copies: a journal copied with
+// `cp --reflink` and then written on a full disk is the one case left.)
 bool overwrites_in_place(int fd) {
   struct statfs fs {};
   if (::fstatfs(fd, &fs) != 0) return false;

@@ -99,11 +99,22 @@ std::unique_ptr<pipeproc::Store> open_store(const StoreArgs& a, pipeproc::Store:
   return std::move(s).value();
 }
 
-void fail(const Status& st) {
+namespace {
+void report(const Status& st) {
   std::fflush(stdout);
   std::string line = g_name + ": error: " + std::string(pipeproc::code_name(st.code())) + ": " + st.message() + "\n";
   (void)!::write(2, line.data(), line.size());
+}
+}  // namespace
+
+void fail(const Status& st) {
+  report(st);
   std::exit(pipeproc::code_exit(st.code()));
+}
+
+void fail_now(const Status& st) {
+  report(st);
+  std::_Exit(pipeproc::code_exit(st.code()));
 }
 
 void usage_error(std::string_view message) {

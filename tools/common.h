@@ -37,6 +37,9 @@ std::unique_ptr<pipeproc::Store> open_store(const StoreArgs& a, pipeproc::Store:
 
 // Prints "pp-TOOL: error: CODE: message" and exits with the code's exit status.
 [[noreturn]] void fail(const Status& st);
+// As fail, but ends the process at once (std::_Exit, no static destructors): for a
+// process whose other threads may still be running. Flush stdout first.
+[[noreturn]] void fail_now(const Status& st);
 [[noreturn]] void usage_error(std::string_view message);
 // Exits on error.
 inline void check(const Status& st) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -164,8 +165,12 @@ int main(int argc, char** argv) {
   // next batch while this one commits.
   // With -t, the committing thread may validate the tail of a batch (see BatchQueue).
   const bool one_topic = topic_opt->count() > 0;
-  const char* pinned = std::getenv("PIPEPROC_TEST_TAIL_SHARE");
-  BatchQueue queue(one_topic, pinned ? std::atoi(pinned) : -1);
+  int pinned = -1;
+  if (const char* v = std::getenv("PIPEPROC_TEST_TAIL_SHARE")) {
+    std::string_view s(v);
+    if (std::from_chars(s.data(), s.data() + s.size(), pinned).ptr != s.data() + s.size()) pinned = -1;
+  }
+  BatchQueue queue(one_topic, pinned);
   pptool::EntryBuilder tail_builder(one_topic ? a.topic : std::string());
   std::vector<Entry> tail_entries;
   std::thread producer([&] {
@@ -236,17 +241,19 @@ int main(int argc, char** argv) {
       settle();
       failure = b.err;
     }
+    const bool idle = b.idle;
     queue.recycle(std::move(b));
     if (bad || !failure.ok()) break;
-    if (unsynced_bytes >= (16u << 20) || b.idle) settle();
+    if (unsynced_bytes >= (16u << 20) || idle) settle();
   }
   settle();
   progress.done();
   if (!failure.ok()) {
     // The reading thread may be blocked on input that goes on (a bad line from a pipe that
-    // stays open): exit without waiting for it.
+    // stays open), or still validating: end the process without waiting for it, and
+    // without running static destructors under it. settle() flushed the ids.
     producer.detach();
-    pptool::fail(failure);
+    pptool::fail_now(failure);
   }
   producer.join();
   return 0;

@@ -26,10 +26,40 @@ char* IdFormatter::write(char* out, LogId id) {
     prefix_len_ = static_cast<size_t>(r.ptr - prefix_);
     ts_ = id.ts;
     have_ts_ = true;
+    ndigits_ = 0;
   }
-  // out has room for kMaxLen bytes: a fixed-size copy is a few vector moves, not a call.
+  // out has room for kMaxLen bytes: fixed-size copies are a few moves, not calls.
   std::memcpy(out, prefix_, kPrefixCopy);
-  return std::to_chars(out + prefix_len_, out + kMaxLen, id.seq).ptr;
+  char* d = out + prefix_len_;
+  if (ndigits_ != 0 && id.seq == seq_ + 1) {
+    // Add one to the decimal digits: trailing 9s become 0s, the digit before them goes up.
+    uint64_t w = digits_;
+    int i = static_cast<int>(ndigits_) - 1;
+    while (i >= 0 && ((w >> (8 * i)) & 0xff) == '9') {
+      w -= uint64_t{9} << (8 * i);
+      --i;
+    }
+    if (i >= 0) {
+      w += uint64_t{1} << (8 * i);
+    } else if (ndigits_ < 8) {  // all 9s: a 1 in front of the zeros
+      w = (w << 8) | '1';
+      ++ndigits_;
+    } else {
+      ndigits_ = 0;  // a ninth digit: convert it below
+    }
+    if (ndigits_ != 0) {
+      digits_ = w;
+      seq_ = id.seq;
+      std::memcpy(d, &w, 8);
+      return d + ndigits_;
+    }
+  }
+  char* end = std::to_chars(d, out + kMaxLen, id.seq).ptr;
+  seq_ = id.seq;
+  ndigits_ = end - d <= 8 ? static_cast<unsigned>(end - d) : 0;
+  digits_ = 0;
+  std::memcpy(&digits_, d, ndigits_);
+  return end;
 }
 
 void IdFormatter::append_lines(std::string& out, std::span<const LogId> ids) {

@@ -25,9 +25,11 @@ std::string format_id(LogId id);
 void append_id(std::string& out, LogId id);
 
 // Formats runs of ids fast: consecutive ids usually share a timestamp, so its text and the
-// '-' are kept and copied with one fixed-size move; only the sequence is converted. (An
-// earlier version incremented the last id's digits in place: reading back the bytes it
-// had just stored stalled the CPU's store forwarding, 3x slower.)
+// '-' are kept and copied with one fixed-size move. A sequence one past the last one of up
+// to 8 digits is counted up in a register holding its digits and stored with one 8-byte
+// move; any other is converted. (An earlier version incremented the digits byte by byte
+// in memory and copied them out with wide loads: each load waited for those stores to
+// drain from the store buffer, 3x slower.)
 class IdFormatter {
  public:
   static constexpr size_t kMaxLen = 41;  // 20 digits, '-', 20 digits
@@ -43,6 +45,9 @@ class IdFormatter {
   size_t prefix_len_ = 0;
   uint64_t ts_ = 0;
   bool have_ts_ = false;
+  uint64_t seq_ = 0;     // the last sequence written
+  uint64_t digits_ = 0;  // its digits, first in the lowest byte, when it has 1-8 of them
+  unsigned ndigits_ = 0; // how many (0: not kept, convert the next one)
 };
 
 // Appends s as a JSON string (quotes, escapes for " \ and control characters).

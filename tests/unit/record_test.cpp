@@ -35,6 +35,16 @@ TEST_CASE("IdFormatterCarriesAcrossDigits") {
   f.append(out, {1001, 999});
   f.append(out, {1001, 1000});
   CHECK(out == "1001-9991001-1000");
+  // Counted up in a register up to 8 digits, converted from the 9th on.
+  for (uint64_t s = 99999990; s <= 100000010; ++s) {
+    out.clear();
+    f.append(out, {1002, s});
+    CHECK(out == "1002-" + std::to_string(s));
+  }
+  out.clear();
+  f.append(out, {1002, 0});  // back to one digit
+  f.append(out, {1002, 1});
+  CHECK(out == "1002-01002-1");
 }
 
 TEST_CASE("IdFormatterAppendLinesWritesEveryIdOnItsOwnLine") {

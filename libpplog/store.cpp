@@ -474,13 +474,14 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
     if (e.body.size() > kMaxRecordBody)
       return Status(Code::record_too_large, "body of " + std::to_string(e.body.size()) +
                                                 " bytes is over the limit of " + std::to_string(kMaxRecordBody));
-    // Most batches are one topic, usually one string for all entries: compare the view first.
+    // Most batches are one topic, usually one string for all entries: the last group and
+    // the view's pointer first.
+    auto same = [](std::string_view x, std::string_view y) {
+      return x.size() == y.size() && (x.data() == y.data() || x == y);
+    };
     Group* g = nullptr;
-    if (!groups.empty() && ((groups.back().name.data() == e.topic.data() && groups.back().name.size() == e.topic.size()) ||
-                            groups.back().name == e.topic))
-      g = &groups.back();
-    for (size_t k = 0; !g && k < groups.size(); ++k)
-      if (groups[k].name == e.topic) g = &groups[k];
+    for (size_t k = groups.size(); !g && k > 0; --k)
+      if (same(groups[k - 1].name, e.topic)) g = &groups[k - 1];
     if (!g) {
       PP_RETURN_IF_ERROR(check_name(e.topic));
       g = &groups.emplace_back();

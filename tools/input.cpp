@@ -36,6 +36,7 @@ void collect_inputs(EntryBuilder& builder, std::vector<std::string>& args, size_
     if (!more.ok()) fail(more.status());
     if (!*more) break;
     Status err;
+    batch.clear();
     size_t ok = builder.build(lines, batch, &err);
     if (ok < lines.size()) fail(err);
     for (const Entry& e : batch) {

@@ -17,14 +17,13 @@ using pipeproc::Line;
 using pipeproc::check_name;
 using pipeproc::JsonValidator;
 
-// Turns lines into entries (bodies or envelopes) up to the first bad one. Returns how
-// many lines are good; *err says what is wrong with the next.
+// Turns lines into entries (bodies or envelopes) up to the first bad one, appended to
+// out. Returns how many lines are good; *err says what is wrong with the next.
 class EntryBuilder {
  public:
   explicit EntryBuilder(std::string topic) : topic_(std::move(topic)) {}
 
   size_t build(std::span<const Line> lines, std::vector<Entry>& out, Status* err) {
-    out.clear();
     if (!topic_.empty()) {
       size_t ok = json_.validate(lines, err);
       for (size_t i = 0; i < ok; ++i) out.push_back(Entry{topic_, lines[i].text});

@@ -45,6 +45,7 @@ struct Batch {
 class BatchQueue {
  public:
   static constexpr int kShareSteps = 64;  // tail_share() is in 1/64ths of a batch
+  static constexpr size_t kInFlight = 2;  // full batches waiting at most
 
   // fixed_share >= 0 (tests: PIPEPROC_TEST_TAIL_SHARE) pins the share instead.
   BatchQueue(bool balance, int fixed_share)
@@ -53,8 +54,8 @@ class BatchQueue {
 
   void push(Batch b) {
     std::unique_lock lk(mu_);
-    if (full_.size() >= 2) nudge(-1);
-    cv_.wait(lk, [&] { return full_.size() < 2; });
+    if (full_.size() >= kInFlight) nudge(-1);
+    cv_.wait(lk, [&] { return full_.size() < kInFlight; });
     full_.push_back(std::move(b));
     cv_.notify_all();
   }
@@ -172,7 +173,6 @@ int main(int argc, char** argv) {
   }
   BatchQueue queue(one_topic, pinned);
   pptool::EntryBuilder tail_builder(one_topic ? a.topic : std::string());
-  std::vector<Entry> tail_entries;
   std::thread producer([&] {
     std::vector<Line> blines;
     for (;;) {
@@ -191,7 +191,6 @@ int main(int argc, char** argv) {
       size_t n = blines.size();
       size_t mine = n - n * static_cast<size_t>(queue.tail_share()) / BatchQueue::kShareSteps;
       size_t ok = builder.build(std::span<const Line>(blines).first(mine), b.entries, &b.err);
-      b.entries.resize(ok);
       if (ok == mine && mine < n) {
         b.tail.assign(blines.begin() + static_cast<std::ptrdiff_t>(mine), blines.end());
       }
@@ -220,8 +219,7 @@ int main(int argc, char** argv) {
     if (b.end) break;
     if (!b.tail.empty()) {
       Status tail_err;
-      size_t ok = tail_builder.build(b.tail, tail_entries, &tail_err);
-      b.entries.insert(b.entries.end(), tail_entries.begin(), tail_entries.begin() + static_cast<std::ptrdiff_t>(ok));
+      size_t ok = tail_builder.build(b.tail, b.entries, &tail_err);  // appended after the head's
       if (ok < b.tail.size()) b.err = tail_err;  // before any error the reading thread saw
     }
     if (!b.entries.empty() && failure.ok()) {
@@ -230,9 +228,11 @@ int main(int argc, char** argv) {
         settle();
         failure = st;
       }
-      for (const Entry& e : b.entries) unsynced_bytes += e.body.size() + 32;
+      uint64_t body_bytes = 0;
+      for (const Entry& e : b.entries) body_bytes += e.body.size();
+      unsynced_bytes += body_bytes + 32 * b.entries.size();
       committed += b.entries.size();
-      for (const Entry& e : b.entries) committed_bytes += e.body.size() + 1;
+      committed_bytes += body_bytes + b.entries.size();
       progress.update(committed, committed_bytes);
       if (!a.quiet && st.ok()) idf.append_lines(pending, ids);
     }

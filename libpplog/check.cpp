@@ -281,8 +281,12 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
     PP_RETURN_IF_ERROR(posix::sync_data(journal_fd_, dir_ + "/journal"));
     PP_RETURN_IF_ERROR(apply_payload(c, std::string_view(payload).substr(kJournalRecordHeaderSize)));
     c.h.journal_end.fetch_add(payload.size());
-    c.h.dirty.store(0);
     files_.clear();
+    // A head moved back: new records will take the place of cut ones, so no older record
+    // may still carry bytes for that place (recovery would write them back). A new
+    // journal carries none.
+    PP_RETURN_IF_ERROR(rotate_journal());
+    c.h.dirty.store(0);
     wake_all(c);
   }
   return rep.problems;

@@ -18,7 +18,7 @@
 namespace pipeproc {
 
 inline constexpr uint64_t kControlMagic = 0x314c5443'50505050ULL;  // "PPPPCTL1"
-inline constexpr uint32_t kControlVersion = 3;
+inline constexpr uint32_t kControlVersion = 4;
 inline constexpr uint32_t kMaxTopics = 4096;
 inline constexpr uint32_t kMaxBlobs = 8192;
 inline constexpr size_t kMaxBlobKey = 208;
@@ -50,7 +50,9 @@ struct TopicSlot {
   uint64_t unsynced;      // 0: all synced; else 1 + base of the oldest segment written without fdatasync
   uint64_t idx_count;     // valid entries in the current segment's index
   uint64_t idx_last_off;  // byte offset of the record of the last index entry
-  char pad1[512 - 208 - 16 - 2 * 48 - 24];
+  uint64_t carried;       // 1: every unsynced byte is in the current segment and carried by
+                          // topic_data ops of the current journal (format.h, kCarryBytes)
+  char pad1[512 - 208 - 16 - 2 * 48 - 32];
 };
 static_assert(sizeof(TopicSlot) == 512);
 

@@ -37,6 +37,7 @@ inline constexpr size_t kJournalHeaderSize = 32;  // magic, version, 0, generati
 inline constexpr size_t kJournalRecordHeaderSize = 16;
 inline constexpr uint32_t kJournalFlagSnapshot = 1;  // stored on disk: the full state follows
 inline constexpr uint32_t kJournalFlagSynced = 2;    // stored on disk: all data before it is on disk
+                                                     // (or carried by a topic_data op of the journal)
 
 // Journal payload: a sequence of ops, each a u8 tag then its fields.
 enum class Op : uint8_t {  // stored on disk: never renumber
@@ -46,7 +47,13 @@ enum class Op : uint8_t {  // stored on disk: never renumber
   clock = 4,               // u64 last_ts (store-wide, ids never go back)
   blob_put = 5,            // u8 kind, u16 key_len, key, u32 val_len, val (procs and more)
   blob_del = 6,            // u8 kind, u16 key_len, key
+  topic_data = 7,          // u32 id, u64 seg_base, u64 offset, u32 len, the segment bytes written there
 };
+
+// A durable commit whose new records take at most this many bytes, all appended to
+// segments that already exist on disk, carries them in its journal record (topic_data)
+// instead of fdatasyncing the segments: one fsync, of the journal, makes it durable.
+inline constexpr size_t kCarryBytes = 32u << 10;
 
 inline constexpr uint64_t kDefaultSegmentBytes = 64ull << 20;
 inline constexpr uint64_t kJournalRotateBytes = 64ull << 20;

@@ -76,6 +76,15 @@ void op_blob_del(std::string& buf, uint8_t kind, std::string_view key) {
   buf.append(key);
 }
 
+void op_topic_data(std::string& buf, uint32_t id, uint64_t seg_base, uint64_t offset, std::string_view bytes) {
+  put8(buf, static_cast<uint8_t>(Op::topic_data));
+  put32(buf, id);
+  put64(buf, seg_base);
+  put64(buf, offset);
+  put32(buf, static_cast<uint32_t>(bytes.size()));
+  buf.append(bytes);
+}
+
 Status decode_ops(std::string_view payload, const std::function<Status(const OpView&)>& fn) {
   Cursor c{payload};
   while (c.pos < payload.size()) {
@@ -108,6 +117,12 @@ Status decode_ops(std::string_view payload, const std::function<Status(const OpV
       case Op::blob_del:
         v.kind = c.u8();
         v.name = c.bytes(c.u16());
+        break;
+      case Op::topic_data:
+        v.id = c.u32();
+        v.seg_base = c.u64();
+        v.offset = c.u64();
+        v.value = c.bytes(c.u32());
         break;
       default:
         return Status(Code::corrupt_record, "journal: unknown op " + std::to_string(static_cast<int>(v.op)));

@@ -20,7 +20,8 @@ struct OpView {
   uint64_t start = 0;      // topic_start
   uint64_t ts = 0;         // clock
   uint8_t kind = 0;        // blob_put, blob_del
-  std::string_view value;  // blob_put
+  std::string_view value;  // blob_put; topic_data: the bytes
+  uint64_t offset = 0;     // topic_data (with id and seg_base)
 };
 
 void op_topic_create(std::string& buf, uint32_t id, std::string_view name);
@@ -30,6 +31,7 @@ void op_topic_start(std::string& buf, uint32_t id, uint64_t start);
 void op_clock(std::string& buf, uint64_t ts);
 void op_blob_put(std::string& buf, uint8_t kind, std::string_view key, std::string_view value);
 void op_blob_del(std::string& buf, uint8_t kind, std::string_view key);
+void op_topic_data(std::string& buf, uint32_t id, uint64_t seg_base, uint64_t offset, std::string_view bytes);
 
 // Decodes every op of a payload; corrupt_record if it is malformed.
 Status decode_ops(std::string_view payload, const std::function<Status(const OpView&)>& fn);

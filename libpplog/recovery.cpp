@@ -4,8 +4,10 @@
 // Policy (as in the reader of a log): a journal record cut short at the end of the file
 // means its writer died — dropped quietly; a bad record followed by more records is
 // corruption — reported, never skipped. After a reboot (or when the control block is
-// gone) the data behind journal records written after the last synced one is verified,
-// since it may not have reached the disk; the journal is cut at the first that fails.
+// gone) the segment bytes that journal records carry (topic_data) are written back where
+// they differ, and the data behind journal records written after the last synced one is
+// verified, since it may not have reached the disk; the journal is cut at the first that
+// fails.
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
@@ -88,6 +90,58 @@ Status split_journal(std::string_view data, const std::string& path, std::vector
   return {};
 }
 
+// Writes back the segment bytes a journal record carries (topic_data ops) where the file
+// does not hold them: after a power loss they may never have left the page cache. A
+// segment that is gone was collected (or lies past a head that was cut): skipped. So are
+// bytes that would start past the end of the file.
+class CarriedData {
+ public:
+  explicit CarriedData(const Store& store) : store_(store) {}
+
+  Status redo(const Control& image, std::string_view payload) {
+    return decode_ops(payload, [&](const OpView& op) -> Status {
+      if (op.op != Op::topic_data) return {};
+      if (op.id >= image.h.topic_count.load(std::memory_order_relaxed))
+        return Status(Code::corrupt_record, "journal: data of an unknown topic");
+      std::string path =
+          store_.topic_dir(slot_name(image.topics[op.id])) + "/" + segment_file_name(op.seg_base, ".log");
+      if (path != path_) {
+        PP_RETURN_IF_ERROR(flush());
+        path_ = path;
+        fd_ = posix::Fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+        if (!fd_.valid() && errno != ENOENT) return errno_status(errno, "open " + path);
+      }
+      if (!fd_.valid()) return {};
+      buf_.resize(op.value.size());
+      auto n = posix::pread_full(fd_.get(), buf_.data(), buf_.size(), op.offset, path);
+      if (!n.ok()) return n.status();
+      if (*n == buf_.size() && std::string_view(buf_) == op.value) return {};
+      if (*n == 0) {
+        // Bytes before these are missing too, and they were synced: that is damage, for
+        // pp-check to report, not a hole to write past.
+        auto size = posix::file_size(fd_.get(), path);
+        if (!size.ok()) return size.status();
+        if (*size < op.offset) return {};
+      }
+      written_ = true;
+      return posix::pwrite_all(fd_.get(), op.value.data(), op.value.size(), op.offset, path);
+    });
+  }
+  // Makes what was written back durable.
+  Status flush() {
+    if (!written_) return {};
+    written_ = false;
+    return posix::sync_data(fd_.get(), path_);
+  }
+
+ private:
+  const Store& store_;
+  std::string path_;
+  posix::Fd fd_;
+  std::string buf_;
+  bool written_ = false;
+};
+
 Status read_all(int fd, const std::string& path, std::string* out) {
   auto size = posix::file_size(fd, path);
   if (!size.ok()) return size.status();
@@ -139,7 +193,10 @@ Status Store::rebuild(bool verify_data) {
   if (mem == MAP_FAILED) return errno_status(errno, "mmap");
   std::unique_ptr<Control, void (*)(Control*)> image(static_cast<Control*>(mem),
                                                      [](Control* p) { ::munmap(p, sizeof(Control)); });
+  CarriedData carried(*this);
   for (size_t i = 0; i < recs.size(); ++i) {
+    // Carried records are synced ones: never cut below, so their bytes always go back.
+    if (verify_data) PP_RETURN_IF_ERROR(carried.redo(*image, recs[i].payload));
     if (verify_data && i > last_synced) {
       // Check the data this record publishes before trusting it.
       bool good = true;
@@ -185,6 +242,7 @@ Status Store::rebuild(bool verify_data) {
     }
     PP_RETURN_IF_ERROR(apply_payload(*image, recs[i].payload));
   }
+  PP_RETURN_IF_ERROR(carried.flush());
   if (cut < data.size()) {
     PP_RETURN_IF_ERROR(posix::truncate_file(jf->get(), cut, jpath));
     PP_RETURN_IF_ERROR(posix::sync_data(jf->get(), jpath));
@@ -285,6 +343,7 @@ Status Store::rebuild(bool verify_data) {
       publish_head(dst, writer_head(src));
     }
     dst.unsynced = src.unsynced;
+    dst.carried = 0;  // the next durable commit syncs every segment
     dst.idx_count = src.idx_count;
     dst.idx_last_off = src.idx_last_off;
   }
@@ -308,7 +367,13 @@ Status Store::rebuild(bool verify_data) {
 Status Store::rotate_journal_if_needed() {
   Control& c = *ctl_;
   if (c.h.journal_end.load(std::memory_order_relaxed) < kJournalRotateBytes) return {};
-  PP_RETURN_IF_ERROR(sync_unsynced());
+  return rotate_journal();
+}
+
+Status Store::rotate_journal() {
+  Control& c = *ctl_;
+  // The new journal carries no segment bytes: those the old one carries go to disk first.
+  PP_RETURN_IF_ERROR(sync_unsynced(true));
   std::string rec(kJournalRecordHeaderSize, '\0');
   uint32_t n = c.h.topic_count.load(std::memory_order_relaxed);
   for (uint32_t id = 0; id < n; ++id) {

@@ -1,11 +1,14 @@
 // The store's write side: opening, the writer lock, commits, journal rotation and the
 // rebuild of the control block from the files (recovery). Readers live in reader.cpp.
 //
-// Commit protocol (docs/format.md, "Commit"): under the writer lock, mark the control block
+// Commit protocol (docs/format.md, "Journal"): under the writer lock, mark the control block
 // dirty, append records to each topic's segment (and sparse index), fdatasync every segment
 // holding unsynced data when the commit is durable, append one journal record — the commit
 // point — then publish the new heads, clear dirty and wake waiters. A durable commit then
 // fdatasyncs the journal outside the lock, so concurrent committers share that fsync.
+// A small durable commit to existing segments carries its record bytes in the journal
+// record instead (topic_data ops): its segments are not fdatasync'd, and the journal's
+// fsync alone makes it durable; recovery after a reboot writes carried bytes back.
 #include "pipeproc/store.h"
 
 #include <fcntl.h>
@@ -341,6 +344,10 @@ Status Store::apply_payload(Control& c, std::string_view payload) {
         if (at >= 0) c.blobs[at].kind = 0;
         return {};
       }
+      case Op::topic_data:  // the bytes are in the segment already (recovery writes them back)
+        if (op.id >= c.h.topic_count.load(std::memory_order_relaxed))
+          return Status(Code::corrupt_record, "journal: data of an unknown topic");
+        return {};
     }
     return {};
   });
@@ -396,14 +403,18 @@ Status Store::sync_topic(uint32_t id, std::string_view name, const TopicHead& he
   if (!f.ok()) return f.status();
   PP_RETURN_IF_ERROR(posix::sync_data((*f)->seg.get(), (*f)->seg_path));
   s.unsynced = 0;
+  s.carried = 0;
   return {};
 }
 
-Status Store::sync_unsynced() {
+Status Store::sync_unsynced(bool carried_too) {
   Control& c = *ctl_;
   uint32_t n = c.h.topic_count.load(std::memory_order_relaxed);
-  for (uint32_t id = 0; id < n; ++id)
-    if (c.topics[id].unsynced) PP_RETURN_IF_ERROR(sync_topic(id, slot_name(c.topics[id]), writer_head(c.topics[id])));
+  for (uint32_t id = 0; id < n; ++id) {
+    const TopicSlot& s = c.topics[id];
+    if (s.unsynced && (carried_too || !s.carried))
+      PP_RETURN_IF_ERROR(sync_topic(id, slot_name(s), writer_head(s)));
+  }
   return {};
 }
 
@@ -503,6 +514,23 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
   for (Group& g : groups)
     if (int found = find_topic(c, g.name); found >= 0) ts = std::max(ts, writer_head(c.topics[found]).last_ts);
 
+  // Carry the records in the journal record? Only a durable commit of few bytes, to
+  // segments that exist on disk and hold no unsynced bytes but carried ones.
+  bool carry = sync && txn.starts_.empty() && entries.size() * kRecordHeaderSize <= kCarryBytes;
+  for (size_t k = 0, carried_bytes = 0; carry && k < groups.size(); ++k) {
+    const Group& g = groups[k];
+    int found = find_topic(c, g.name);
+    if (found < 0) {
+      carry = false;
+      break;
+    }
+    const TopicSlot& s = c.topics[found];
+    TopicHead h = writer_head(s);
+    for (uint32_t i : g.members) carried_bytes += kRecordHeaderSize + entries[i].body.size();
+    carry = (s.unsynced == 0 || s.carried) && carried_bytes <= kCarryBytes &&
+            !(h.seg_end > kSegmentHeaderSize && h.seg_end + carried_bytes > opts_.segment_bytes);
+  }
+
   std::string payload(kJournalRecordHeaderSize, '\0');
   uint32_t next_id = c.h.topic_count.load(std::memory_order_relaxed);
   std::string idx;
@@ -567,10 +595,13 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
       uint64_t at = kIndexHeaderSize + g.idx_count * kIndexEntrySize - idx.size();
       PP_RETURN_IF_ERROR(posix::pwrite_all(f.idx.get(), idx.data(), idx.size(), at, f.idx_path));
     }
+    if (carry) op_topic_data(payload, g.slot, g.head.seg_base, g.head.seg_end, std::string_view(buf, len));
     g.head.seg_end += len;
     g.head.last_ts = ts;
     op_topic_head(payload, g.slot, g.head.end, g.head.seg_base, g.head.seg_end, ts);
-    if (sync) {
+    if (carry) {
+      g.unsynced_from = g.head.seg_base;
+    } else if (sync) {
       PP_RETURN_IF_ERROR(sync_topic(g.slot, g.name, g.head));
     } else {
       g.unsynced_from = std::min(g.unsynced_from, g.head.seg_base);
@@ -604,8 +635,12 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
       // Nothing left: continue in an empty segment so the old ones can all go.
       PP_RETURN_IF_ERROR(create_segment(topic_dir(name), h.end, sync));
       op_topic_head(payload, static_cast<uint32_t>(id), h.end, h.end, kSegmentHeaderSize, h.last_ts);
-      c.topics[id].idx_count = 0;
-      c.topics[id].idx_last_off = 0;
+      TopicSlot& s = c.topics[id];
+      s.idx_count = 0;
+      s.idx_last_off = 0;
+      // Until a sync, the new file may not be on disk: nothing can be carried into it.
+      if (!sync && !s.unsynced) s.unsynced = 1 + h.end;
+      s.carried = 0;
     }
   }
   op_clock(payload, ts);
@@ -623,10 +658,12 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
     TopicSlot& s = c.topics[g.slot];
     s.idx_count = g.idx_count;
     s.idx_last_off = g.idx_last_off;
-    if (sync) {
+    if (sync && !carry) {
       s.unsynced = 0;
-    } else if (s.unsynced == 0 || s.unsynced - 1 > g.unsynced_from) {
-      s.unsynced = 1 + g.unsynced_from;
+      s.carried = 0;
+    } else {
+      if (s.unsynced == 0 || s.unsynced - 1 > g.unsynced_from) s.unsynced = 1 + g.unsynced_from;
+      s.carried = carry;
     }
   }
   c.h.journal_end.fetch_add(payload.size(), std::memory_order_relaxed);

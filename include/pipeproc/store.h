@@ -169,9 +169,13 @@ class Store {
   Status ensure_journal();
   void close_journal();
   Status rotate_journal_if_needed();
+  // Starts a new journal holding one snapshot of the state (under the writer lock).
+  Status rotate_journal();
   struct TopicFiles;
   Result<TopicFiles*> writer_files(uint32_t id, std::string_view name, const TopicHead& head);
-  Status sync_unsynced();
+  // Makes every topic's unsynced segment bytes durable; those the journal carries only
+  // with carried_too (before the journal that carries them is replaced).
+  Status sync_unsynced(bool carried_too = false);
   Status sync_topic(uint32_t id, std::string_view name, const TopicHead& head);
   Status commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids);
   Status apply_payload(Control& c, std::string_view payload);

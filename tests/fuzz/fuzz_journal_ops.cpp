@@ -39,6 +39,9 @@ void encode(std::string& out, const OpView& v) {
     case Op::blob_del:
       op_blob_del(out, v.kind, v.name);
       break;
+    case Op::topic_data:
+      op_topic_data(out, v.id, v.seg_base, v.offset, v.value);
+      break;
   }
 }
 
@@ -51,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Status st = decode_ops(payload, [&](const OpView& v) {
     FUZZ_CHECK(inside(v.name, payload) && inside(v.value, payload), "a view points outside the payload");
     uint8_t tag = static_cast<uint8_t>(v.op);
-    FUZZ_CHECK(tag >= 1 && tag <= 6, "unknown op %u handed out", tag);
+    FUZZ_CHECK(tag >= 1 && tag <= 7, "unknown op %u handed out", tag);
     encode(again, v);
     ++ops;
     return Status{};

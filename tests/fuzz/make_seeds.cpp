@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
   op_clock(ops, 1000);
   op_blob_put(ops, 1, "resize", std::string("\x01state", 6));
   op_blob_del(ops, 1, "old");
+  op_topic_data(ops, 0, 0, 4096, std::string("\x22\x00\x00\x00\x01\x00\x00\x00{}", 10));
   seed("fuzz_journal_ops", "every-op", ops);
   std::string one;
   op_topic_create(one, 7, "t");

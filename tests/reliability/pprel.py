@@ -80,6 +80,45 @@ def journal_records(path):
     return out
 
 
+def carried_ranges(store, topic, seg_base):
+    """Byte ranges [start, end) of a topic's segment that the journal carries (topic_data
+    ops, docs/format.md): recovery after a reboot writes them back if they are lost."""
+    path = os.path.join(store, "journal")
+    with open(path, "rb") as f:
+        b = f.read()
+    ids, out = {}, []
+    for off, length, _flags in journal_records(path):
+        p, end = off + 16, off + length
+        while p < end:
+            tag = b[p]
+            p += 1
+            if tag == 1:  # topic_create: u32 id, u8 name length, name
+                tid, n = struct.unpack_from("<IB", b, p)
+                ids[b[p + 5:p + 5 + n].decode()] = tid
+                p += 5 + n
+            elif tag == 2:  # topic_head
+                p += 4 + 32
+            elif tag == 3:  # topic_start
+                p += 12
+            elif tag == 4:  # clock
+                p += 8
+            elif tag == 5:  # blob_put
+                (klen,) = struct.unpack_from("<H", b, p + 1)
+                (vlen,) = struct.unpack_from("<I", b, p + 3 + klen)
+                p += 3 + klen + 4 + vlen
+            elif tag == 6:  # blob_del
+                (klen,) = struct.unpack_from("<H", b, p + 1)
+                p += 3 + klen
+            elif tag == 7:  # topic_data: u32 id, u64 seg_base, u64 offset, u32 length, bytes
+                tid, base, at, n = struct.unpack_from("<IQQI", b, p)
+                if ids.get(topic) == tid and base == seg_base:
+                    out.append((at, at + n))
+                p += 24 + n
+            else:
+                raise SystemExit("%s: unknown journal op %d at byte %d" % (path, tag, p - 1))
+    return out
+
+
 def flip_bit(path, offset, bit):
     with open(path, "r+b") as f:
         f.seek(offset)
@@ -382,6 +421,12 @@ def cmd_truncate_sweep(a):
     last = segs[-1]
     recs = seg_records(os.path.join(xdir, last))
     size = os.path.getsize(os.path.join(xdir, last))
+    # Records of small durable commits travel in the journal too: recovery writes them
+    # back, so a cut does not lose them.
+    carried_ops = carried_ranges(base, "x", int(last.split(".")[0]))
+    carried = {r[2] for r in recs if any(a <= r[0] and r[0] + r[1] <= b for a, b in carried_ops)}
+    if a.sync and not a.seg_bytes and not carried:
+        raise SystemExit("the durable commits of the sweep were expected to travel in the journal")
     # Every byte offset of the last 3 records; a segment holding fewer is cut from 0 on
     # (its header included).
     first_off = recs[-3][0] if len(recs) >= 3 else 0
@@ -405,9 +450,12 @@ def cmd_truncate_sweep(a):
         for s in segs[:-1]:
             for r in seg_records(os.path.join(xdir, s)):
                 intact_x.add(r[2])
+        # Carried records come back when the file reaches their start (no hole before them).
+        have = off
         for r in recs:
-            if r[0] + r[1] <= off:
+            if r[0] + r[1] <= have or (r[2] in carried and r[0] <= have):
                 intact_x.add(r[2])
+                have = max(have, r[0] + r[1])
         # The expected state: the longest prefix of commits whose x records are intact.
         want = {"x": [], "y": []}
         for c in commits:

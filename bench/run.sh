@@ -77,6 +77,8 @@ fi
 N_SEEK_SMALL=1000
 RSS_REPEAT=20           # the small data set, 20 times through a pipe (2 GB full, 200 MB quick)
 RUNS=3                  # best of 3 for the throughput measurements
+ROUNDS=3                # ingest: every contender runs INGEST_RUNS times in each of ROUNDS rounds,
+INGEST_RUNS=2           # in turn (best of 6)
 RSS_LIMIT_KIB=32768
 
 BENCH_DIR=${BENCH_DIR:-/tmp/pipeproc-bench}
@@ -176,9 +178,16 @@ hf() {
         ERRORS=$((ERRORS + 1))
         return 1
     fi
-    local stats
-    stats=$(jq -r '.results[0] | [(.times|length), .min, .median, .max, (.stddev // 0)] | @tsv' "$json")
-    local note=
+    [ "${HF_ROUND:-}" ] || hf_row "$key" "$label" "$bytes" "$json"
+}
+
+# hf_row KEY LABEL BYTES JSON...: one row of $RAW from the times of every JSON export given.
+hf_row() {
+    local key=$1 label=$2 bytes=$3; shift 3
+    local stats note=
+    stats=$(jq -s -r '[.[].results[0].times[]] | sort | length as $n | (add / $n) as $m
+        | [$n, .[0], (if $n % 2 == 1 then .[($n - 1) / 2] else (.[$n / 2 - 1] + .[$n / 2]) / 2 end), .[$n - 1],
+           (if $n > 1 then ((map((. - $m) * (. - $m)) | add) / ($n - 1)) | sqrt else 0 end)] | @tsv' "$@")
     if [ "$bytes" != - ]; then
         note=$(awk -v b="$bytes" -v t="$(cut -f2 <<<"$stats")" 'BEGIN{printf "%.1f MB/s", b/t/1e6}')
     fi
@@ -295,41 +304,20 @@ fi
 # ---------------------------------------------------------------------------- 2. ingest
 "$RUN/redis-fresh.sh"
 
+# The contenders of one ingest data set run in ROUNDS rounds, INGEST_RUNS times in each,
+# so that a slow spell of this shared machine does not fall on one contender only; the
+# row of each holds all its runs.
 ingest() {  # NAME FILE RESP LINES
-    local name=$1 data=$2 resp=$3 lines=$4 bytes st=$RUN/ingest out=$RUN/baseline.out
-    bytes=$(fsize "$data")
-    cat "$data" "$resp" >/dev/null   # page cache warm for every contender
-    local prep_st prep_out
-    prep_st="rm -rf $(q "$st"); sync"
-    prep_out="rm -f $(q "$out"); sync"
-
-    hf "ingest-$name-pp" "ingest $name: pp-commit (durable)" "$st" "$bytes" -- \
-        --runs $RUNS --prepare "$prep_st" \
-        "$(q "$PP_BIN/pp-commit") -t T < $(q "$data") > /dev/null" \
-        && check_length "$st" T "$lines" "ingest $name pp-commit" || true
-    [ -d "$st" ] && INGEST_STORE_BYTES[$name]=$(dsize "$st")
-
-    hf "ingest-$name-pp-nosync" "ingest $name: pp-commit --no-sync" "$st" "$bytes" -- \
-        --runs $RUNS --prepare "$prep_st" \
-        "$(q "$PP_BIN/pp-commit") -t T --no-sync < $(q "$data") > /dev/null" \
-        && check_length "$st" T "$lines" "ingest $name pp-commit --no-sync" || true
-
-    hf "ingest-$name-cat-sync" "ingest $name: cat > file && sync file" - "$bytes" -- \
-        --runs $RUNS --prepare "$prep_out" \
-        "cat $(q "$data") > $(q "$out") && sync $(q "$out")" || true
-
-    hf "ingest-$name-cat" "ingest $name: cat > file" - "$bytes" -- \
-        --runs $RUNS --prepare "$prep_out" \
-        "cat $(q "$data") > $(q "$out")" || true
-    rm -f "$out"
-
-    if hf "ingest-$name-redis" "ingest $name: redis-cli --pipe (XADD, AOF everysec)" - "$bytes" -- \
-        --runs $RUNS --prepare "$(q "$RUN/redis-fresh.sh")" \
-        "$(q "$REDIS_CLI") -s $(q "$R.sock") --pipe < $(q "$resp") > /dev/null"; then
-        local xlen
-        xlen=$("$REDIS_CLI" -s "$R.sock" XLEN T 2>&1) || true
-        [ "$xlen" = "$lines" ] || warn "ingest $name redis: XLEN T = '$xlen', expected $lines"
-    fi
+    local name=$1 round k
+    cat "$2" "$3" >/dev/null   # page cache warm for every contender
+    for ((round = 1; round <= ROUNDS; round++)); do
+        HF_ROUND=$round ingest_round "$@"
+    done
+    for k in pp pp-nosync cat-sync cat redis; do
+        compgen -G "$RUN/hf/ingest-$name-$k@*.json" >/dev/null || continue
+        hf_row "ingest-$name-$k" "$(cat "$RUN/hf/ingest-$name-$k.label")" "$(fsize "$2")" \
+            "$RUN"/hf/ingest-"$name-$k"@*.json
+    done
 
     verdict_ratio "ingest $name: pp durable vs cat+sync (speed ratio)" \
         "ingest-$name-cat-sync" "ingest-$name-pp" best ">=" 0.40
@@ -341,6 +329,50 @@ ingest() {  # NAME FILE RESP LINES
         "ingest-$name-redis" "ingest-$name-pp-nosync" best ">=" 5
     # the last row is extra information; mark it so
     sed -i '$ s/\t\(PASS\|FAIL\)\t/\tinfo(\1)\t/' "$RES"
+}
+
+# ingest_round NAME FILE RESP LINES: each contender RUNS times (round HF_ROUND).
+ingest_round() {
+    local name=$1 data=$2 resp=$3 lines=$4 bytes st=$RUN/ingest out=$RUN/baseline.out
+    bytes=$(fsize "$data")
+    local prep_st prep_out
+    prep_st="rm -rf $(q "$st"); sync"
+    prep_out="rm -f $(q "$out"); sync"
+
+    rhf "ingest-$name-pp" "ingest $name: pp-commit (durable)" "$st" "$bytes" -- \
+        --runs $INGEST_RUNS --prepare "$prep_st" \
+        "$(q "$PP_BIN/pp-commit") -t T < $(q "$data") > /dev/null" \
+        && check_length "$st" T "$lines" "ingest $name pp-commit" || true
+    [ -d "$st" ] && INGEST_STORE_BYTES[$name]=$(dsize "$st")
+
+    rhf "ingest-$name-pp-nosync" "ingest $name: pp-commit --no-sync" "$st" "$bytes" -- \
+        --runs $INGEST_RUNS --prepare "$prep_st" \
+        "$(q "$PP_BIN/pp-commit") -t T --no-sync < $(q "$data") > /dev/null" \
+        && check_length "$st" T "$lines" "ingest $name pp-commit --no-sync" || true
+
+    rhf "ingest-$name-cat-sync" "ingest $name: cat > file && sync file" - "$bytes" -- \
+        --runs $INGEST_RUNS --prepare "$prep_out" \
+        "cat $(q "$data") > $(q "$out") && sync $(q "$out")" || true
+
+    rhf "ingest-$name-cat" "ingest $name: cat > file" - "$bytes" -- \
+        --runs $INGEST_RUNS --prepare "$prep_out" \
+        "cat $(q "$data") > $(q "$out")" || true
+    rm -f "$out"
+
+    if rhf "ingest-$name-redis" "ingest $name: redis-cli --pipe (XADD, AOF everysec)" - "$bytes" -- \
+        --runs $INGEST_RUNS --prepare "$(q "$RUN/redis-fresh.sh")" \
+        "$(q "$REDIS_CLI") -s $(q "$R.sock") --pipe < $(q "$resp") > /dev/null"; then
+        local xlen
+        xlen=$("$REDIS_CLI" -s "$R.sock" XLEN T 2>&1) || true
+        [ "$xlen" = "$lines" ] || warn "ingest $name redis: XLEN T = '$xlen', expected $lines"
+    fi
+}
+
+# rhf KEY LABEL ...: hf for round HF_ROUND of KEY (its row comes later, from every round).
+rhf() {
+    local key=$1 label=$2; shift 2
+    printf '%s\n' "$label" >"$RUN/hf/$key.label"
+    hf "$key@$HF_ROUND" "$label (round $HF_ROUND)" "$@"
 }
 declare -A INGEST_STORE_BYTES=()
 ingest small "$SMALL" "$SMALL_RESP" "$N_SMALL"
@@ -373,12 +405,20 @@ if PIPEPROC_LOCATION=$RST "$PP_BIN/pp-commit" -t T --no-sync <"$SMALL" >/dev/nul
         warn "range: pp-range T --format body does not reproduce the input (see cmp)"
     fi
 
-    hf range-cat "range: cat topic files" - "$TBYTES" -- \
-        --warmup 1 --runs $RUNS "$CATCMD > /dev/null" || true
-    hf range-pp "range: pp-range T" "$RST" "$(fsize "$SMALL")" -- \
-        --warmup 1 --runs $RUNS "$(q "$PP_BIN/pp-range") T > /dev/null" || true
-    hf range-pp-body "range: pp-range T --format body" "$RST" "$(fsize "$SMALL")" -- \
-        --warmup 1 --runs $RUNS "$(q "$PP_BIN/pp-range") T --format body > /dev/null" || true
+    # In turns, as the ingest contenders.
+    for ((round = 1; round <= ROUNDS; round++)); do
+        HF_ROUND=$round rhf range-cat "range: cat topic files" - "$TBYTES" -- \
+            --warmup 1 --runs $RUNS "$CATCMD > /dev/null" || true
+        HF_ROUND=$round rhf range-pp "range: pp-range T" "$RST" "$(fsize "$SMALL")" -- \
+            --warmup 1 --runs $RUNS "$(q "$PP_BIN/pp-range") T > /dev/null" || true
+        HF_ROUND=$round rhf range-pp-body "range: pp-range T --format body" "$RST" "$(fsize "$SMALL")" -- \
+            --warmup 1 --runs $RUNS "$(q "$PP_BIN/pp-range") T --format body > /dev/null" || true
+    done
+    for k in range-cat range-pp range-pp-body; do
+        compgen -G "$RUN/hf/$k@*.json" >/dev/null || continue
+        b=$(fsize "$SMALL"); [ $k = range-cat ] && b=$TBYTES
+        hf_row $k "$(cat "$RUN/hf/$k.label")" "$b" "$RUN"/hf/$k@*.json
+    done
 else
     warn "range: could not build the store; see $RUN/logs/range-build.err"
     NOTES+=("  stderr: $(head -n 2 "$RUN/logs/range-build.err" | tr '\n' ' ')")

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "control.h"
 #include "journal.h"
 #include "pipeproc/store.h"
@@ -167,13 +169,15 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
       if (!hn.ok()) return hn.status();
       if (*hn != sizeof hdr || decode_file_header(hdr, kSegmentMagic, kSegmentVersion) != base) {
         rep(seg_path + ": bad segment header");
-        if (!repair || *hn != sizeof hdr) {
+        if (!repair) {
           expect_seq = UINT64_MAX;
           continue;
         }
-        // The header holds nothing the file name does not: write it anew.
+        // The header holds nothing the file name does not: write it anew (also when the
+        // file was cut inside it; the records it lost are then damage, cut below).
         encode_file_header(hdr, kSegmentMagic, kSegmentVersion, base);
         PP_RETURN_IF_ERROR(posix::pwrite_all(f->get(), hdr, sizeof hdr, 0, seg_path));
+        *size = std::max<uint64_t>(*size, sizeof hdr);
       }
       bool last = base == h.seg_base;
       uint64_t limit = last ? h.seg_end : *size;

@@ -296,3 +296,21 @@ fill_segments() {
     ok pp-check
     expect_output "1000-2000" at 900 env PIPEPROC_SEGMENT_BYTES=4096 pp-commit -t t '{"i":2000}'
 }
+
+@test "several segments: the last one cut inside its header is cut away by --repair --cut" {
+    fill_segments t
+    # A durable commit that opens a segment of its own (its journal record vouches for it).
+    at 1000 env PIPEPROC_SEGMENT_BYTES=4096 pp-commit -q -t t '{"i":2000}'
+    seg=$(last_segment t)
+    base=$(basename "$seg" .log)
+    base=$((10#$base))
+    truncate -s 7 "$seg"
+    rm -f "$PIPEPROC_LOCATION/control"
+    must_fail 74 pp-check
+    ok pp-check --repair --cut
+    ok pp-check
+    # Every log before the lost segment stays; new logs continue its sequences.
+    expect_output "$base" pp-length t
+    expect_output "1000-$((base - 1))" pp-range t -r -l 1 --format id
+    expect_output "1000-$base" at 1000 env PIPEPROC_SEGMENT_BYTES=4096 pp-commit -t t '{"i":0}'
+}

@@ -94,7 +94,14 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
   } guard{this};
   Control& c = *ctl_;
 
-  // The journal.
+  // The journal, and the segment bytes its records carry (docs/format.md, "Carried records").
+  struct Carried {
+    uint32_t id;
+    uint64_t seg_base, offset;
+    std::string_view bytes;  // into data
+  };
+  std::vector<Carried> carried;
+  std::string data;
   {
     std::string jpath = dir_ + "/journal";
     auto size = posix::file_size(journal_fd_, jpath);
@@ -113,7 +120,7 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
         }
       }
     }
-    std::string data(end, '\0');
+    data.assign(end, '\0');
     auto n = posix::pread_full(journal_fd_, data.data(), data.size(), 0, jpath);
     if (!n.ok()) return n.status();
     uint64_t pos = kJournalHeaderSize;
@@ -124,15 +131,54 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
         rep(jpath + ": bad record at byte " + std::to_string(pos));
         break;
       }
-      Status st = decode_ops(std::string_view(p + kJournalRecordHeaderSize, len), [](const OpView&) { return Status{}; });
+      Status st = decode_ops(std::string_view(p + kJournalRecordHeaderSize, len), [&](const OpView& op) {
+        if (op.op == Op::topic_data) carried.push_back(Carried{op.id, op.seg_base, op.offset, op.value});
+        return Status{};
+      });
       if (!st.ok()) rep(jpath + ": record at byte " + std::to_string(pos) + ": " + st.message());
       pos += kJournalRecordHeaderSize + len;
     }
   }
 
+  // A record that the journal still carries is stored twice: where the segment's copy
+  // differs, it was damaged, and --repair writes the journal's back (before the records
+  // are checked below, which then find it whole). A segment gone was collected.
+  uint32_t ntopics = c.h.topic_count.load();
+  {
+    std::string path, have;
+    posix::Fd fd;
+    bool written = false;
+    for (const Carried& k : carried) {
+      if (k.id >= ntopics) continue;  // reported with the journal's records
+      std::string p = topic_dir(slot_name(c.topics[k.id])) + "/" + segment_file_name(k.seg_base, ".log");
+      if (p != path) {
+        if (written) PP_RETURN_IF_ERROR(posix::sync_data(fd.get(), path));
+        written = false;
+        path = p;
+        fd = posix::Fd(::open(p.c_str(), (repair ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+      }
+      if (!fd.valid()) continue;
+      have.assign(k.bytes.size(), '\0');
+      auto n = posix::pread_full(fd.get(), have.data(), have.size(), k.offset, path);
+      if (!n.ok()) return n.status();
+      if (*n == have.size() && have == k.bytes) continue;
+      if (*n == 0) {  // the file ends before: not a hole to write past (the scan reports it)
+        auto size = posix::file_size(fd.get(), path);
+        if (!size.ok()) return size.status();
+        if (*size < k.offset) continue;
+      }
+      rep(path + ": " + std::to_string(k.bytes.size()) + " bytes at byte " + std::to_string(k.offset) +
+          " differ from the copy the journal holds" + (repair ? " (written back)" : " (--repair writes it back)"));
+      if (repair) {
+        PP_RETURN_IF_ERROR(posix::pwrite_all(fd.get(), k.bytes.data(), k.bytes.size(), k.offset, path));
+        written = true;
+      }
+    }
+    if (written) PP_RETURN_IF_ERROR(posix::sync_data(fd.get(), path));
+  }
+
   bool changed = false;
   std::string payload(kJournalRecordHeaderSize, '\0');
-  uint32_t ntopics = c.h.topic_count.load();
   for (uint32_t id = 0; id < ntopics; ++id) {
     TopicSlot& slot = c.topics[id];
     std::string name(slot_name(slot));

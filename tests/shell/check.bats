@@ -314,3 +314,23 @@ fill_segments() {
     expect_output "1000-$((base - 1))" pp-range t -r -l 1 --format id
     expect_output "1000-$base" at 1000 env PIPEPROC_SEGMENT_BYTES=4096 pp-commit -t t '{"i":0}'
 }
+
+@test "a damaged log the journal still holds a copy of is written back by --repair" {
+    at 1000 pp-commit -q -t t '{"n":0}'
+    # Small durable commits: the journal carries their logs (docs/format.md).
+    at 1000 pp-commit -q -t t '{"n":1,"tag":"carried-XXXXXXXX"}'
+    at 1000 pp-commit -q -t t '{"n":2}'
+    seg=$(last_segment t)
+    off=$(grep -boa 'carried-XXXXXXXX' "$seg" | head -n 1 | cut -d: -f1)
+    [[ -n $off ]] || pp_fail "no record body found verbatim in $seg"
+    printf 'Y' | dd of="$seg" bs=1 seek=$((off + 9)) conv=notrunc status=none
+    must_fail 74 corrupt_record pp-range t
+    must_fail 74 pp-check
+    [[ "$output$stderr" == *"differ from the copy the journal holds"* ]] ||
+        pp_fail "pp-check does not say the journal holds a copy:" "$output" "$stderr"
+    ok pp-check --repair
+    ok pp-check
+    expect_output '{"n":0}
+{"n":1,"tag":"carried-XXXXXXXX"}
+{"n":2}' pp-range t --format body
+}

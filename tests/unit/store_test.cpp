@@ -631,20 +631,25 @@ TEST_CASE("AfterARepairCutNoCarriedBytesComeBackOverTheLogsThatReplacedThem") {
   TempDir dir;
   FixedClock clock(1000);
   const std::string seg = dir / "topics/t/00000000000000000000.log";
+  std::string first = "{\"first\":\"" + std::string(40, 'f') + "\"}";
   std::string old_body = "{\"old\":\"" + std::string(40, 'o') + "\"}";
   std::string new_body = "{\"new\":\"" + std::string(40, 'n') + "\"}";
   {
     auto s = open_store(dir.path);
-    Entry e{"t", old_body};
-    REQUIRE(s->commit({&e, 1}, true, nullptr).ok());
-    REQUIRE(s->commit({&e, 1}, true, nullptr).ok());  // log 1: carried
-    flip_byte(seg, file_size(seg) - 5);               // damaged on disk
+    Entry e0{"t", first};
+    Entry e1{"t", old_body};
+    REQUIRE(s->commit({&e0, 1}, true, nullptr).ok());  // log 0: a new topic, not carried
+    REQUIRE(s->commit({&e1, 1}, true, nullptr).ok());  // log 1: carried
+    // Log 0 damaged on disk: a repair with --cut cuts the topic before it (log 1 goes to
+    // lost+found), though the journal still carries log 1.
+    flip_byte(seg, format::kSegmentHeaderSize + format::kRecordHeaderSize + 5);
     auto fixed = s->check(true, true, [](std::string_view) {});
     REQUIRE(fixed.ok());
     CHECK(*fixed > 0);
-    // Log 1 again, same size, other bytes; not carried (a --no-sync commit, then a sync).
-    Entry n{"t", new_body};
-    REQUIRE(s->commit({&n, 1}, false, nullptr).ok());
+    CHECK(all_logs(*s, "t").empty());
+    // Logs 0 and 1 again, of the same sizes, other bytes; not carried (--no-sync, a sync).
+    std::vector<Entry> again{Entry{"t", first}, Entry{"t", new_body}};
+    REQUIRE(s->commit(again, false, nullptr).ok());
     REQUIRE(s->sync().ok());
   }
   std::filesystem::remove(dir / "control");  // another boot: carried bytes are written back

@@ -196,17 +196,24 @@ Status JsonValidator::validate_one(std::string_view text) {
 
 size_t JsonValidator::validate(std::span<const Line> lines, Status* err) {
   if (lines.empty()) return 0;
+  // simdjson 3.0's parse_many reads the byte after its input: when that byte is not
+  // JSON whitespace it was seen to accept an invalid last document ('["k" "k":]' followed
+  // by ','). Every line but the last is followed by its newline; the last one (at the
+  // end of the input, or in a caller's buffer) is then left to the line-by-line check.
+  auto json_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  size_t fast = lines.size();
+  if (!json_space(lines.back().text.data()[lines.back().text.size()])) --fast;
   const char* base = lines.front().text.data();
-  size_t len = static_cast<size_t>(lines.back().text.data() + lines.back().text.size() - base);
+  size_t len = fast == 0 ? 0 : static_cast<size_t>(lines[fast - 1].text.data() + lines[fast - 1].text.size() - base);
   size_t ok = 0;  // lines known good
   simdjson::dom::document_stream stream;
   size_t batch = std::max<size_t>(len + 1, 1 << 16);
   // The fast path is only trusted on valid UTF-8 (on a batch that is not, simdjson 3.0's
   // parse_many was seen to hand out "3{" as the document 3), and a scalar document must be
   // exactly its token.
-  if (simdjson::validate_utf8(base, len) &&
+  if (fast > 0 && simdjson::validate_utf8(base, len) &&
       !impl_->many.parse_many(reinterpret_cast<const uint8_t*>(base), len, batch).get(stream)) {
-    for (auto it = stream.begin(); it != stream.end() && ok < lines.size(); ++it) {
+    for (auto it = stream.begin(); it != stream.end() && ok < fast; ++it) {
       simdjson::dom::element e;
       if ((*it).get(e)) break;
       const Line& l = lines[ok];

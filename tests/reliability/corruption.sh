@@ -6,7 +6,8 @@
 #     exits 74 with corrupt_record and prints nothing but a prefix of the true logs; the
 #     damaged log alone is corrupt_record too; the other topic reads as before;
 #     pp-check --repair drops no valid log (exit 74 and no file changed, or every log
-#     before the damage kept and none after it existed); pp-check --repair --cut exits 0,
+#     before the damage kept and none after it existed, or exit 0 with every log as before
+#     when the journal still held a copy of the damaged one); pp-check --repair --cut exits 0,
 #     the store is clean, the topic holds exactly the logs before the damage, every valid
 #     log after it is in lost+found/TOPIC.SEQ.jsonl, and the next commit gets the damaged
 #     sequence.
@@ -41,6 +42,7 @@ N_TAIL=$(long_or 60 6)
 PRISTINE="$REL_WORK/pristine"
 W="$REL_WORK/w"
 declare -A tried detected
+restored=0  # record flips that pp-check --repair wrote back from the journal's copy
 
 # ---------------------------------------------------------------- the store
 # Topic t: 400 logs over ~10 segments (4 KiB), 20 commits at timestamps 1000, 1010, ...;
@@ -185,6 +187,10 @@ trial_record() {
         [[ $(store_fingerprint "$W") == "$fp_before" ]] ||
             rel_fail "$what: pp-check --repair exited 74 but changed files"
         check_cut "$topic" "$what" "$seq"
+    elif ((rc == 0)) && pp-range "$topic" 2>/dev/null | cmp -s - "$REL_WORK/pristine.$topic"; then
+        # The journal still carried the damaged log (a small durable commit): written back.
+        restored=$((restored + 1))
+        expect_rc 0 "$what: pp-check after --repair wrote the log back" pp-check
     elif ((rc == 0)) && ((seq == last)); then
         pp-range "$topic" >"$REL_WORK/o2"
         cmp -s "$REL_WORK/o2" <(head -n "$seq" "$REL_WORK/pristine.$topic") ||
@@ -396,7 +402,7 @@ repaired_journal=0
 journal_reads_refused=0
 journal_tail_dropped=0
 for ((i = 1; i <= N_REC; i++)); do trial_record "$i"; done
-rel_log "record flips: ${detected[record]:-0}/${tried[record]:-0} detected by pp-check"
+rel_log "record flips: ${detected[record]:-0}/${tried[record]:-0} detected by pp-check, $restored written back from the journal by --repair"
 for ((i = 1; i <= N_HDR; i++)); do trial_header "$i"; done
 rel_log "segment header flips: ${detected[segment_header]:-0}/${tried[segment_header]:-0} detected"
 for ((i = 1; i <= N_TAIL; i++)); do trial_tail "$i"; done

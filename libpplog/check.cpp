@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "control.h"
 #include "journal.h"
@@ -188,6 +189,11 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
     if (!bases.ok()) return bases.status();
     uint64_t expect_seq = UINT64_MAX;
     uint64_t last_ts = 0;
+    struct Prev {  // the segment checked last, whole
+      uint64_t base, end;
+      std::string seg_path, idx_path;
+    };
+    std::optional<Prev> prev;
     for (size_t k = 0; k < bases->size(); ++k) {
       uint64_t base = (*bases)[k];
       std::string seg_path = tdir + "/" + segment_file_name(base, ".log");
@@ -204,6 +210,7 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
         // Wholly collected: GC deletes such segments after its commit, without the lock
         // (possibly right now), and no reader looks at them any more.
         expect_seq = UINT64_MAX;
+        prev.reset();
         continue;
       }
       auto f = posix::open_file(seg_path, repair ? O_RDWR : O_RDONLY);
@@ -217,6 +224,7 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
         rep(seg_path + ": bad segment header");
         if (!repair) {
           expect_seq = UINT64_MAX;
+          prev.reset();
           continue;
         }
         // The header holds nothing the file name does not: write it anew (also when the
@@ -231,8 +239,37 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
         rep(seg_path + ": " + std::to_string(*size - h.seg_end) + " bytes after the committed head (a torn tail)");
         if (repair) PP_RETURN_IF_ERROR(posix::truncate_file(f->get(), h.seg_end, seg_path));
       }
-      if (expect_seq != UINT64_MAX && base != expect_seq)
+      if (expect_seq != UINT64_MAX && base != expect_seq) {
         rep(seg_path + ": starts at sequence " + std::to_string(base) + ", expected " + std::to_string(expect_seq));
+        if (repair && !cut)
+          report("not repaired: cutting topic '" + name + "' at the gap would drop the valid logs after it; " +
+                 "--repair --cut does, saving them to lost+found/");
+        if (repair && cut && prev) {
+          // Logs are missing between the segment before and this one (a segment that lost
+          // its last records at a record boundary): the topic is cut where they go missing;
+          // the valid logs from this segment on are saved to lost+found/ first.
+          auto saved = save_lost(f->get(), seg_path, kSegmentHeaderSize - 1, limit, expect_seq, tdir, k, *bases, name,
+                                 dir_, kMaxRecordBody);
+          if (!saved.ok()) return saved.status();
+          if (saved->first > 0)
+            report("saved " + std::to_string(saved->first) + " valid logs after the gap to " + saved->second);
+          for (size_t j = k; j < bases->size(); ++j) {
+            ::unlink((tdir + "/" + segment_file_name((*bases)[j], ".log")).c_str());
+            ::unlink((tdir + "/" + segment_file_name((*bases)[j], ".idx")).c_str());
+          }
+          auto pf = posix::open_file(prev->seg_path, O_RDWR);
+          if (!pf.ok()) return pf.status();
+          PP_RETURN_IF_ERROR(posix::truncate_file(pf->get(), prev->end, prev->seg_path));
+          h.end = expect_seq;
+          h.seg_base = prev->base;
+          h.seg_end = prev->end;
+          op_topic_head(payload, id, h.end, h.seg_base, h.seg_end, last_ts);
+          PP_RETURN_IF_ERROR(rebuild_index(pf->get(), prev->seg_path, prev->idx_path, prev->base, prev->end,
+                                           kMaxRecordBody, &slot.idx_count, &slot.idx_last_off));
+          changed = true;
+          break;
+        }
+      }
       // Records.
       std::vector<IndexEntry> seen;  // every record's (seq, ts, off) for index checks: sparse
       bool ts_bad = false;
@@ -281,6 +318,7 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
       if (last && r->next_seq != h.end)
         rep(seg_path + ": holds logs up to " + std::to_string(r->next_seq) + ", the head says " + std::to_string(h.end));
       expect_seq = r->next_seq;
+      prev = Prev{base, r->offset, seg_path, idx_path};
       // The index: every entry must point at the record it names.
       bool idx_ok = true;
       std::string idx;

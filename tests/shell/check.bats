@@ -334,3 +334,30 @@ fill_segments() {
 {"n":1,"tag":"carried-XXXXXXXX"}
 {"n":2}' pp-range t --format body
 }
+
+@test "several segments: a middle one that lost its logs is cut at the gap by --repair --cut" {
+    fill_segments t
+    mapfile -t segs < <(segments t)
+    victim=${segs[2]}
+    base=$(basename "$victim" .log)
+    base=$((10#$base))
+    next=$(basename "${segs[3]}" .log)
+    next=$((10#$next))
+    truncate -s 32 "$victim"  # the header alone: its logs end at a record boundary
+    must_fail 74 pp-check
+    [[ "$output$stderr" == *"starts at sequence $next, expected $base"* ]] ||
+        pp_fail "pp-check does not report the gap:" "$output" "$stderr"
+    must_fail 74 pp-check --repair
+    expect_output 2000 pp-length t
+    ok pp-check --repair --cut
+    ok pp-check
+    expect_output "$base" pp-length t
+    expect_output "1000-$((base - 1))" pp-range t -r -l 1 --format id
+    # The logs after the gap are kept as log lines, the first one missing naming the file.
+    lost="$PIPEPROC_LOCATION/lost+found/t.$base.jsonl"
+    [[ -f $lost ]] || pp_fail "no $lost"
+    [[ $(wc -l <"$lost") == $((2000 - next)) ]] || pp_fail "$lost holds $(wc -l <"$lost") logs, not $((2000 - next))"
+    [[ $(head -n 1 "$lost") == "{\"id\":\"1000-$next\",\"body\":{\"i\":$next,\"tag\":\"rec-$next-KKKKKKKKKKKK\"}}" ]] ||
+        pp_fail "first saved log: $(head -n 1 "$lost")"
+    expect_output "1000-$base" at 1000 env PIPEPROC_SEGMENT_BYTES=4096 pp-commit -t t '{"i":0}'
+}

@@ -380,13 +380,13 @@ Result<Store::TopicFiles*> Store::writer_files(uint32_t id, std::string_view nam
   return &f;
 }
 
-// Flushes the topic's current segment, and first every older one a --no-sync stream rolled
-// away from (TopicSlot::unsynced names the oldest).
-Status Store::sync_topic(uint32_t id, std::string_view name, const TopicHead& head) {
-  TopicSlot& s = ctl_->topics[id];
+// The topic's current segment, and first every older one a --no-sync stream rolled away
+// from (TopicSlot::unsynced names the oldest).
+Status Store::each_unsynced_segment(uint32_t id, std::string_view name, const TopicHead& head,
+                                    const std::function<Status(int fd, const std::string& path)>& fn) {
+  const TopicSlot& s = ctl_->topics[id];
   if (s.unsynced && s.unsynced - 1 < head.seg_base) {
     uint64_t from = s.unsynced - 1;
-    // Segments left by --no-sync commits that rolled: each from the oldest unsynced one.
     std::string tdir = topic_dir(name);
     auto bases = list_segments(tdir);
     if (!bases.ok()) return bases.status();
@@ -396,12 +396,17 @@ Status Store::sync_topic(uint32_t id, std::string_view name, const TopicHead& he
       posix::Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
       if (!f.valid() && errno == ENOENT) continue;  // collected meanwhile
       if (!f.valid()) return errno_status(errno, "open " + path);
-      PP_RETURN_IF_ERROR(posix::sync_data(f.get(), path));
+      PP_RETURN_IF_ERROR(fn(f.get(), path));
     }
   }
   auto f = writer_files(id, name, head);
   if (!f.ok()) return f.status();
-  PP_RETURN_IF_ERROR(posix::sync_data((*f)->seg.get(), (*f)->seg_path));
+  return fn((*f)->seg.get(), (*f)->seg_path);
+}
+
+Status Store::sync_topic(uint32_t id, std::string_view name, const TopicHead& head) {
+  PP_RETURN_IF_ERROR(each_unsynced_segment(id, name, head, posix::sync_data));
+  TopicSlot& s = ctl_->topics[id];
   s.unsynced = 0;
   s.carried = 0;
   return {};
@@ -722,6 +727,55 @@ Status Store::sync() {
   if (jfd < 0) return errno_status(errno, "dup journal");
   st = posix::sync_data(jfd, dir_ + "/journal");
   ::close(jfd);
+  return st;
+}
+
+Result<Flush> Store::flush_later() {
+  Flush out;
+  if (!ctl_) return out;
+  auto keep = [&out](int fd, const std::string& path) -> Status {
+    int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d < 0) return errno_status(errno, "dup " + path);
+    out.files_.push_back(Flush::File{d, path});
+    return {};
+  };
+  PP_RETURN_IF_ERROR(lock());
+  Status st;
+  Control& c = *ctl_;
+  uint32_t n = c.h.topic_count.load(std::memory_order_relaxed);
+  for (uint32_t id = 0; id < n && st.ok(); ++id) {
+    const TopicSlot& s = c.topics[id];
+    if (s.unsynced && !s.carried) st = each_unsynced_segment(id, slot_name(s), writer_head(s), keep);
+  }
+  if (st.ok()) st = keep(journal_fd_, dir_ + "/journal");
+  unlock();
+  PP_RETURN_IF_ERROR(st);
+  return out;
+}
+
+Flush& Flush::operator=(Flush&& o) noexcept {
+  if (this != &o) {
+    close_all();
+    files_ = std::move(o.files_);
+    o.files_.clear();
+  }
+  return *this;
+}
+
+Flush::~Flush() { close_all(); }
+
+void Flush::close_all() noexcept {
+  for (const File& f : files_) ::close(f.fd);
+  files_.clear();
+}
+
+Status Flush::run() {
+  Status st;
+  for (const File& f : files_) {
+    st = posix::sync_data(f.fd, f.path);
+    if (!st.ok()) break;
+  }
+  close_all();
   return st;
 }
 

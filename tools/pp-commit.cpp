@@ -100,6 +100,38 @@ class BatchQueue {
   std::vector<Batch> spares_;
 };
 
+// One Store::Flush at a time on a thread of its own, holding the ids it makes durable, so
+// that the committing thread goes on while the disk catches up.
+class BackgroundFlush {
+ public:
+  ~BackgroundFlush() {
+    if (thread_.joinable()) thread_.join();
+  }
+  bool busy() const { return thread_.joinable(); }
+  bool done() const { return done_.load(std::memory_order_acquire); }
+  void start(Flush f, std::string ids) {
+    ids_ = std::move(ids);
+    done_.store(false, std::memory_order_relaxed);
+    thread_ = std::thread([this, f = std::move(f)]() mutable {
+      status_ = f.run();
+      done_.store(true, std::memory_order_release);
+    });
+  }
+  // Waits for the flush on its way; ids receives the ids it was given.
+  Status finish(std::string& ids) {
+    thread_.join();
+    ids = std::move(ids_);
+    ids_.clear();
+    return status_;
+  }
+
+ private:
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  Status status_;
+  std::string ids_;
+};
+
 void print_ids(pptool::Output& out, const std::vector<LogId>& ids) {
   IdFormatter f;
   f.append_lines(out.raw(), ids);
@@ -161,10 +193,11 @@ int main(int argc, char** argv) {
 
   // Streaming: each batch of available lines commits on its own; a bad line stops the
   // stream after the lines before it are committed. Batches that follow each other without
-  // a wait for input share one fsync (at most every 16 MiB); their ids are printed once it
-  // has run, so an id printed is an id on disk. A second thread reads and validates the
-  // next batch while this one commits.
-  // With -t, the committing thread may validate the tail of a batch (see BatchQueue).
+  // a wait for input share the fsyncs (Store::flush_later) that a thread of their own runs
+  // every 16 MiB or so, while the next batches commit; the ids of a batch are printed once
+  // a flush that began after it has run, so an id printed is an id on disk. When input
+  // pauses or ends, the stream waits for a last fsync (Store::sync) and prints every id.
+  // A second thread reads and validates the next batch while this one commits.
   const bool one_topic = topic_opt->count() > 0;
   int pinned = -1;
   if (const char* v = std::getenv("PIPEPROC_TEST_TAIL_SHARE")) {
@@ -201,18 +234,35 @@ int main(int argc, char** argv) {
       if (stop) return;
     }
   });
-  std::string pending;  // ids of commits not yet synced
-  uint64_t unsynced_bytes = 0;
+  std::string pending;         // ids of commits not yet synced
+  uint64_t unsynced_bytes = 0;  // committed since the last flush began
+  bool marked = false;          // committed since the last sync(): topics marked unsynced
   uint64_t committed = 0, committed_bytes = 0;
   pptool::Progress progress("logs", a.quiet);
   IdFormatter idf;
   Status failure;
+  BackgroundFlush flusher;
+  std::string flushed;
+  auto finish_flush = [&] {
+    if (!flusher.busy()) return;
+    Status st = flusher.finish(flushed);
+    if (failure.ok()) failure = st;
+    if (failure.ok()) out.put(flushed);
+  };
   auto settle = [&] {
-    if (sync && unsynced_bytes > 0 && failure.ok()) failure = open().sync();
+    finish_flush();
+    if (sync && marked && failure.ok()) failure = open().sync();
+    marked = false;
     unsynced_bytes = 0;
     if (failure.ok()) out.put(pending);
     out.flush();
     pending.clear();
+  };
+  // Past 16 MiB (or 2 MiB of ids) a flush starts; past four times that, the stream waits
+  // for the one on its way, which bounds the ids held.
+  constexpr uint64_t kFlushBytes = 16u << 20, kIdBytes = 2u << 20;
+  auto flush_due = [&](uint64_t times) {
+    return unsynced_bytes >= times * kFlushBytes || pending.size() >= times * kIdBytes;
   };
   for (;;) {
     Batch b = queue.pop();
@@ -231,6 +281,7 @@ int main(int argc, char** argv) {
       uint64_t body_bytes = 0;
       for (const Entry& e : b.entries) body_bytes += e.body.size();
       unsynced_bytes += body_bytes + 32 * b.entries.size();
+      marked = true;
       committed += b.entries.size();
       committed_bytes += body_bytes + b.entries.size();
       progress.update(committed, committed_bytes);
@@ -244,7 +295,26 @@ int main(int argc, char** argv) {
     const bool idle = b.idle;
     queue.recycle(std::move(b));
     if (bad || !failure.ok()) break;
-    if (unsynced_bytes >= (16u << 20) || idle) settle();
+    if (idle) {
+      settle();
+    } else if (flush_due(1)) {
+      if (!sync) {
+        settle();
+        continue;
+      }
+      if (flusher.busy() && (flusher.done() || flush_due(4))) finish_flush();
+      if (!flusher.busy() && failure.ok()) {
+        auto f = open().flush_later();
+        if (!f.ok()) {
+          failure = f.status();
+          break;
+        }
+        flusher.start(std::move(f).value(), std::move(pending));
+        pending.clear();
+        unsynced_bytes = 0;
+      }
+      if (!failure.ok()) break;
+    }
   }
   settle();
   progress.done();

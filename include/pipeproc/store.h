@@ -55,6 +55,31 @@ struct TopicInfo {
 class TopicReader;
 class Store;
 
+// The fsyncs that make every commit made before it durable, taken out of the store
+// (Store::flush_later) so that another thread can wait for them while the store goes on
+// committing. It holds its own descriptors and touches nothing of the store.
+class Flush {
+ public:
+  Flush() = default;
+  Flush(Flush&& o) noexcept : files_(std::move(o.files_)) { o.files_.clear(); }
+  Flush& operator=(Flush&& o) noexcept;
+  Flush(const Flush&) = delete;
+  Flush& operator=(const Flush&) = delete;
+  ~Flush();
+
+  // fdatasyncs each file, the journal last. Runs on any thread, once.
+  Status run();
+
+ private:
+  friend class Store;
+  struct File {
+    int fd;
+    std::string path;
+  };
+  void close_all() noexcept;
+  std::vector<File> files_;
+};
+
 // A write transaction: runs under the store's writer lock, reads the current state, and
 // stages logs and blob changes that commit together as one atomic commit (or not at all,
 // if the transaction's function fails). Blobs are small keyed values (up to 1 KiB) that
@@ -127,6 +152,10 @@ class Store {
   // Makes every commit so far durable (what commit(..., sync=true) does for its own):
   // lets a stream of unsynced commits share one fsync.
   Status sync();
+  // What sync() waits for, taken to run on another thread (Flush::run) while this one
+  // commits on. It leaves the topics marked unsynced: the sync() that ends the stream
+  // clears them.
+  Result<Flush> flush_later();
 
   // Lists the topics (lock-free).
   std::vector<TopicInfo> topics();
@@ -177,6 +206,10 @@ class Store {
   // with carried_too (before the journal that carries them is replaced).
   Status sync_unsynced(bool carried_too = false);
   Status sync_topic(uint32_t id, std::string_view name, const TopicHead& head);
+  // Calls fn with a descriptor of each segment of the topic holding unsynced bytes, the
+  // oldest first (the descriptor is valid only during the call).
+  Status each_unsynced_segment(uint32_t id, std::string_view name, const TopicHead& head,
+                               const std::function<Status(int fd, const std::string& path)>& fn);
   Status commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids);
   Status apply_payload(Control& c, std::string_view payload);
   Status write_journal(std::string& rec, uint32_t flags);

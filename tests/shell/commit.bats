@@ -188,6 +188,17 @@ $env" pp-range t --format body
     expect_output "$(cat "$BATS_TEST_TMPDIR/in")" pp-range t --format body
 }
 
+@test "a durable stream of 48 MiB without a pause prints every id once, in order, after its fsyncs" {
+    # A file never makes the stream wait for input: its fsyncs run beside the commits
+    # (every 16 MiB or so) and each flushed batch's ids are printed before later ones.
+    awk 'BEGIN { pad = sprintf("%090d", 0); for (i = 0; i < 480000; i++) printf "{\"i\":%d,\"p\":\"%s\"}\n", i, pad }' \
+        >"$BATS_TEST_TMPDIR/in"
+    at 1000 pp-commit -t t <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/ids" || pp_fail "pp-commit failed"
+    expect_eq "$(seq 0 479999 | sed 's/^/1000-/')" "$(cat "$BATS_TEST_TMPDIR/ids")" "ids printed"
+    expect_output 480000 pp-length t
+    expect_output clean pp-check
+}
+
 @test "a bad line exits at once even though the input stays open" {
     # Three lines in one batch: the committing thread checks the third, the bad one.
     mkfifo "$BATS_TEST_TMPDIR/fifo"

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "format.h"
 #include "helpers.h"
@@ -365,6 +366,42 @@ TEST_CASE("NoSyncCommitsRollSegmentsWithoutFsyncAndTheNextDurableCommitSyncsThem
     bool old = std::find(segs.begin(), segs.end(), seg) != segs.end() && seg != segs.back();
     CHECK_MESSAGE(std::count(g_synced.begin(), g_synced.end(), seg) == (old ? 0 : 1), seg);
   }
+  posix::sync_observer = nullptr;
+}
+
+TEST_CASE("AFlushTakenFromTheStoreSyncsOnAnotherThreadWhatWasCommittedBeforeIt") {
+  TempDir dir;
+  FixedClock clock(1000);
+  StoreOptions o;
+  o.segment_bytes = 2048;
+  auto s = open_store(dir.path, o);
+  std::string b = "{}";
+  Entry small{"c", b};
+  REQUIRE(s->commit({&small, 1}, true, nullptr).ok());  // a new topic: its segment is synced
+  REQUIRE(s->commit({&small, 1}, true, nullptr).ok());  // carried by the journal
+  fill(*s, "t", 200, clock);                             // --no-sync commits over many segments
+  auto segs = segment_logs(dir / "topics/t");
+  REQUIRE(segs.size() > 5);
+  g_synced.clear();
+  posix::sync_observer = record_sync;
+  auto f = s->flush_later();
+  REQUIRE(f.ok());
+  CHECK(g_synced.empty());     // taking it syncs nothing
+  fill(*s, "t", 50, clock);    // the store commits on meanwhile
+  Status st;
+  std::thread th([&] { st = f->run(); });
+  th.join();
+  REQUIRE(st.ok());
+  CHECK(g_synced.back() == std::filesystem::weakly_canonical(dir / "journal"));
+  for (const auto& seg : segs) CHECK_MESSAGE(std::count(g_synced.begin(), g_synced.end(), seg) == 1, seg);
+  for (const auto& p : g_synced) CHECK_MESSAGE(p.find("/c/") == std::string::npos, p);  // the journal holds it
+  // The topic stays marked unsynced: the sync() that ends a stream flushes it again, up to
+  // the segment written since.
+  g_synced.clear();
+  REQUIRE(s->sync().ok());
+  auto now = segment_logs(dir / "topics/t");
+  CHECK(std::count(g_synced.begin(), g_synced.end(), segs.front()) == 1);
+  CHECK(std::count(g_synced.begin(), g_synced.end(), now.back()) == 1);
   posix::sync_observer = nullptr;
 }
 

@@ -21,7 +21,7 @@ start_writers() {
     local w
     writer_pids=()
     for ((w = 0; w < $1; w++)); do
-        timeout 120 bash "$BATS_TEST_TMPDIR/writer.sh" "$w" "$2" "$3" \
+        timeout $((120 * PP_SLOW)) bash "$BATS_TEST_TMPDIR/writer.sh" "$w" "$2" "$3" \
             </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/writer.$w.err" 3>&- &
         writer_pids+=($!)
         PP_BG_PIDS+=($!)
@@ -31,7 +31,7 @@ start_writers() {
 wait_writers() {
     local w
     for w in "${!writer_pids[@]}"; do
-        wait_pid 120 "${writer_pids[w]}"
+        wait_pid $((120 * PP_SLOW)) "${writer_pids[w]}"
         expect_eq 0 "$status" "exit code of writer $w ($(cat "$BATS_TEST_TMPDIR/writer.$w.err"))"
     done
 }

@@ -340,7 +340,7 @@ for ((i = 0; i < $1; i++)); do
     sleep 0.01  # a writer slower than the min prune time, however fast pp-commit is
 done
 EOF
-    bg_start /dev/null "$BATS_TEST_TMPDIR/writer.err" timeout 60 bash "$BATS_TEST_TMPDIR/writer.sh" "$n"
+    bg_start /dev/null "$BATS_TEST_TMPDIR/writer.err" timeout $((60 * PP_SLOW)) bash "$BATS_TEST_TMPDIR/writer.sh" "$n"
     writer=$bg_pid
     runs=0
     # Real clock: logs older than 1000 ms go while the writer goes on. The follower wakes

@@ -6,6 +6,11 @@ PP_BIN="${PP_BIN:-/work/main/build/bin}"
 PATH="$PP_BIN:$PATH"
 export PP_BIN PATH
 
+# A sanitizer build starts each process in 70-130 ms instead of 1-2 ms: tests that run
+# hundreds of processes one after another give them PP_SLOW times as long.
+PP_SLOW=1
+[[ -z ${PP_SANITIZER_FLAGS:-} ]] || PP_SLOW=4
+
 setup() { pp_setup; }
 teardown() { pp_teardown; }
 

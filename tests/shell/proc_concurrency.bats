@@ -49,9 +49,9 @@ EOF
 start_workers() {
     local n=$1 proc=$2 target=$3 w
     shift 3
-    local deadline=$(($(date +%s) + 45))
+    local deadline=$(($(date +%s) + 45 * PP_SLOW))
     for ((w = 0; w < n; w++)); do
-        timeout 60 bash "$BATS_TEST_TMPDIR/worker.sh" "$w" "$proc" "$target" "$deadline" "$BATS_TEST_TMPDIR" "$@" \
+        timeout $((60 * PP_SLOW)) bash "$BATS_TEST_TMPDIR/worker.sh" "$w" "$proc" "$target" "$deadline" "$BATS_TEST_TMPDIR" "$@" \
             </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/worker.$proc.$w.err" 3>&- &
         worker_pids+=($!)
         PP_BG_PIDS+=($!)
@@ -61,7 +61,7 @@ start_workers() {
 wait_workers() {
     local i
     for i in "${!worker_pids[@]}"; do
-        wait_pid 60 "${worker_pids[i]}"
+        wait_pid $((60 * PP_SLOW)) "${worker_pids[i]}"
         expect_eq 0 "$status" "exit code of worker $i: $(cat "$BATS_TEST_TMPDIR"/fail.* "$BATS_TEST_TMPDIR"/worker.*.err 2>/dev/null)"
     done
 }

@@ -593,9 +593,6 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
     }
     TopicFiles& f = **files;
     PP_RETURN_IF_ERROR(posix::pwrite_all(f.seg.get(), buf, len, g.head.seg_end, f.seg_path));
-    if (opts_.early_writeback && !sync)
-      (void)::sync_file_range(f.seg.get(), static_cast<off_t>(g.head.seg_end), static_cast<off_t>(len),
-                              SYNC_FILE_RANGE_WRITE);  // a hint: the fsync that follows checks
     if (!idx.empty()) {
       uint64_t at = kIndexHeaderSize + g.idx_count * kIndexEntrySize - idx.size();
       PP_RETURN_IF_ERROR(posix::pwrite_all(f.idx.get(), idx.data(), idx.size(), at, f.idx_path));

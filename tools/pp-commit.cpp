@@ -162,7 +162,6 @@ int main(int argc, char** argv) {
   const bool sync = !a.no_sync && !pptool::env_no_sync();
   StoreOptions opts;
   opts.max_body = a.max_body;
-  opts.early_writeback = sync;  // a durable stream: its fsyncs then wait for less
   pptool::EntryBuilder builder(topic_opt->count() > 0 ? a.topic : std::string());
   pptool::Output out;
   std::vector<LogId> ids;

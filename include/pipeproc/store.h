@@ -28,9 +28,6 @@ struct TopicHead;
 struct StoreOptions {
   size_t max_body = 16u << 20;     // record_too_large above this
   uint64_t segment_bytes = 64ull << 20;  // roll to a new segment past this size
-  // Start writing each unsynced commit's data to disk at once (sync_file_range), so that
-  // the fsync a stream of them ends with (Store::sync) has little left to wait for.
-  bool early_writeback = false;
 };
 
 // One log to commit.

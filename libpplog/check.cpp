@@ -146,36 +146,17 @@ Result<size_t> Store::check(bool repair, bool cut, const std::function<void(std:
   // are checked below, which then find it whole). A segment gone was collected.
   uint32_t ntopics = c.h.topic_count.load();
   {
-    std::string path, have;
-    posix::Fd fd;
-    bool written = false;
+    CarriedBytes bytes(repair);
     for (const Carried& k : carried) {
       if (k.id >= ntopics) continue;  // reported with the journal's records
-      std::string p = topic_dir(slot_name(c.topics[k.id])) + "/" + segment_file_name(k.seg_base, ".log");
-      if (p != path) {
-        if (written) PP_RETURN_IF_ERROR(posix::sync_data(fd.get(), path));
-        written = false;
-        path = p;
-        fd = posix::Fd(::open(p.c_str(), (repair ? O_RDWR : O_RDONLY) | O_CLOEXEC));
-      }
-      if (!fd.valid()) continue;
-      have.assign(k.bytes.size(), '\0');
-      auto n = posix::pread_full(fd.get(), have.data(), have.size(), k.offset, path);
-      if (!n.ok()) return n.status();
-      if (*n == have.size() && have == k.bytes) continue;
-      if (*n == 0) {  // the file ends before: not a hole to write past (the scan reports it)
-        auto size = posix::file_size(fd.get(), path);
-        if (!size.ok()) return size.status();
-        if (*size < k.offset) continue;
-      }
+      std::string path = topic_dir(slot_name(c.topics[k.id])) + "/" + segment_file_name(k.seg_base, ".log");
+      auto d = bytes.differ(path, k.offset, k.bytes);
+      if (!d.ok()) return d.status();
+      if (!*d) continue;
       rep(path + ": " + std::to_string(k.bytes.size()) + " bytes at byte " + std::to_string(k.offset) +
           " differ from the copy the journal holds" + (repair ? " (written back)" : " (--repair writes it back)"));
-      if (repair) {
-        PP_RETURN_IF_ERROR(posix::pwrite_all(fd.get(), k.bytes.data(), k.bytes.size(), k.offset, path));
-        written = true;
-      }
     }
-    if (written) PP_RETURN_IF_ERROR(posix::sync_data(fd.get(), path));
+    PP_RETURN_IF_ERROR(bytes.flush());
   }
 
   bool changed = false;

@@ -91,56 +91,18 @@ Status split_journal(std::string_view data, const std::string& path, std::vector
 }
 
 // Writes back the segment bytes a journal record carries (topic_data ops) where the file
-// does not hold them: after a power loss they may never have left the page cache. A
-// segment that is gone was collected (or lies past a head that was cut): skipped. So are
-// bytes that would start past the end of the file.
-class CarriedData {
- public:
-  explicit CarriedData(const Store& store) : store_(store) {}
-
-  Status redo(const Control& image, std::string_view payload) {
-    return decode_ops(payload, [&](const OpView& op) -> Status {
-      if (op.op != Op::topic_data) return {};
-      if (op.id >= image.h.topic_count.load(std::memory_order_relaxed))
-        return Status(Code::corrupt_record, "journal: data of an unknown topic");
-      std::string path =
-          store_.topic_dir(slot_name(image.topics[op.id])) + "/" + segment_file_name(op.seg_base, ".log");
-      if (path != path_) {
-        PP_RETURN_IF_ERROR(flush());
-        path_ = path;
-        fd_ = posix::Fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-        if (!fd_.valid() && errno != ENOENT) return errno_status(errno, "open " + path);
-      }
-      if (!fd_.valid()) return {};
-      buf_.resize(op.value.size());
-      auto n = posix::pread_full(fd_.get(), buf_.data(), buf_.size(), op.offset, path);
-      if (!n.ok()) return n.status();
-      if (*n == buf_.size() && std::string_view(buf_) == op.value) return {};
-      if (*n == 0) {
-        // Bytes before these are missing too, and they were synced: that is damage, for
-        // pp-check to report, not a hole to write past.
-        auto size = posix::file_size(fd_.get(), path);
-        if (!size.ok()) return size.status();
-        if (*size < op.offset) return {};
-      }
-      written_ = true;
-      return posix::pwrite_all(fd_.get(), op.value.data(), op.value.size(), op.offset, path);
-    });
-  }
-  // Makes what was written back durable.
-  Status flush() {
-    if (!written_) return {};
-    written_ = false;
-    return posix::sync_data(fd_.get(), path_);
-  }
-
- private:
-  const Store& store_;
-  std::string path_;
-  posix::Fd fd_;
-  std::string buf_;
-  bool written_ = false;
-};
+// does not hold them.
+Status redo_carried(const Store& store, CarriedBytes& carried, const Control& image, std::string_view payload) {
+  return decode_ops(payload, [&](const OpView& op) -> Status {
+    if (op.op != Op::topic_data) return {};
+    if (op.id >= image.h.topic_count.load(std::memory_order_relaxed))
+      return Status(Code::corrupt_record, "journal: data of an unknown topic");
+    auto d = carried.differ(store.topic_dir(slot_name(image.topics[op.id])) + "/" +
+                                segment_file_name(op.seg_base, ".log"),
+                            op.offset, op.value);
+    return d.status();
+  });
+}
 
 Status read_all(int fd, const std::string& path, std::string* out) {
   auto size = posix::file_size(fd, path);
@@ -153,6 +115,36 @@ Status read_all(int fd, const std::string& path, std::string* out) {
 }
 
 }  // namespace
+
+Result<bool> CarriedBytes::differ(const std::string& path, uint64_t offset, std::string_view bytes) {
+  if (path != path_) {
+    PP_RETURN_IF_ERROR(flush());
+    path_ = path;
+    fd_ = posix::Fd(::open(path.c_str(), (write_ ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+    if (!fd_.valid() && errno != ENOENT) return errno_status(errno, "open " + path);
+  }
+  if (!fd_.valid()) return false;
+  buf_.resize(bytes.size());
+  auto n = posix::pread_full(fd_.get(), buf_.data(), buf_.size(), offset, path);
+  if (!n.ok()) return n.status();
+  if (*n == buf_.size() && std::string_view(buf_) == bytes) return false;
+  if (*n == 0) {
+    auto size = posix::file_size(fd_.get(), path);
+    if (!size.ok()) return size.status();
+    if (*size < offset) return false;
+  }
+  if (write_) {
+    PP_RETURN_IF_ERROR(posix::pwrite_all(fd_.get(), bytes.data(), bytes.size(), offset, path));
+    written_ = true;
+  }
+  return true;
+}
+
+Status CarriedBytes::flush() {
+  if (!written_) return {};
+  written_ = false;
+  return posix::sync_data(fd_.get(), path_);
+}
 
 Status Store::rebuild(bool verify_data) {
   const std::string jpath = dir_ + "/journal";
@@ -193,10 +185,10 @@ Status Store::rebuild(bool verify_data) {
   if (mem == MAP_FAILED) return errno_status(errno, "mmap");
   std::unique_ptr<Control, void (*)(Control*)> image(static_cast<Control*>(mem),
                                                      [](Control* p) { ::munmap(p, sizeof(Control)); });
-  CarriedData carried(*this);
+  CarriedBytes carried(true);
   for (size_t i = 0; i < recs.size(); ++i) {
     // Carried records are synced ones: never cut below, so their bytes always go back.
-    if (verify_data) PP_RETURN_IF_ERROR(carried.redo(*image, recs[i].payload));
+    if (verify_data) PP_RETURN_IF_ERROR(redo_carried(*this, carried, *image, recs[i].payload));
     if (verify_data && i > last_synced) {
       // Check the data this record publishes before trusting it.
       bool good = true;

@@ -318,10 +318,10 @@ fill_segments() {
 @test "a damaged log the journal still holds a copy of is written back by --repair" {
     at 1000 pp-commit -q -t t '{"n":0}'
     # Small durable commits: the journal carries their logs (docs/format.md).
-    at 1000 pp-commit -q -t t '{"n":1,"tag":"carried-XXXXXXXX"}'
+    at 1000 pp-commit -q -t t '{"n":1,"tag":"carried-needle-7q"}'
     at 1000 pp-commit -q -t t '{"n":2}'
     seg=$(last_segment t)
-    off=$(grep -boa 'carried-XXXXXXXX' "$seg" | head -n 1 | cut -d: -f1)
+    off=$(grep -boa 'carried-needle-7q' "$seg" | head -n 1 | cut -d: -f1)
     [[ -n $off ]] || pp_fail "no record body found verbatim in $seg"
     printf 'Y' | dd of="$seg" bs=1 seek=$((off + 9)) conv=notrunc status=none
     must_fail 74 corrupt_record pp-range t
@@ -331,7 +331,7 @@ fill_segments() {
     ok pp-check --repair
     ok pp-check
     expect_output '{"n":0}
-{"n":1,"tag":"carried-XXXXXXXX"}
+{"n":1,"tag":"carried-needle-7q"}
 {"n":2}' pp-range t --format body
 }
 

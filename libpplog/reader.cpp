@@ -1,9 +1,8 @@
 // TopicReader: lock-free reads of one topic up to its published head. Segments are found
 // by listing the topic directory; a log is found by sequence or timestamp through the
-// mmap'd sparse index of its segment (binary search), then a short forward scan.
+// sparse index of its segment (binary search), then a short forward scan.
 // A segment deleted by GC after it was opened stays readable through the open descriptor.
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,32 +19,46 @@ namespace pipeproc {
 using namespace format;
 
 namespace {
-// A read-only mapping of part of a file, unmapped when replaced or destroyed.
-class Mapping {
+// A copy of part of a segment file, read with pread into a buffer that the next window
+// reuses; it serves one scan. Not a mapping: a mapped window is faulted in 64 KiB at a
+// time on every pass, and where a page fault is dear (a paravirtualised guest: 10 us per
+// fault, measured) that was most of an export's time; a buffer is faulted in once. A file
+// cut under the reader then gives a short read (an error), never a SIGBUS.
+constexpr uint64_t kWindowBytes = 256u << 10;  // the most a window reads at once
+
+class Window {
  public:
-  ~Mapping() { reset(); }
-  // No MAP_POPULATE: with fault-around, faulting pages in as they are read costs less
-  // than building the whole window's page table up front (measured on a parallel export).
-  Status map(int fd, const std::string& path, uint64_t off, uint64_t len) {
-    reset();
-    if (len == 0) return {};
-    void* p = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(off));
-    if (p == MAP_FAILED) return errno_status(errno, "mmap " + path);
-    ptr_ = static_cast<const char*>(p);
-    len_ = len;
+  static constexpr uint64_t kKeep = 4u << 20;  // a larger buffer (one huge record) is not kept
+
+  // Reads [off, off + len) of the file, or what of it the file holds: end() says where
+  // the copy stops.
+  Status load(int fd, const std::string& path, uint64_t off, uint64_t len) {
+    if (len > cap_ || (cap_ > kKeep && len <= kKeep)) {
+      buf_.reset();
+      cap_ = std::max<uint64_t>(len, 64u << 10);
+      buf_ = std::make_unique_for_overwrite<char[]>(cap_);
+    }
+    len_ = 0;
+    auto n = posix::pread_full(fd, buf_.get(), len, off, path);
+    if (!n.ok()) return n.status();
+    off_ = off;
+    len_ = *n;
     return {};
   }
-  const char* data() const { return ptr_; }
-  Mapping() = default;
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-
+  // Forgets the contents, keeping the buffer.
+  void forget() { len_ = 0; }
+  // Forgets the contents and frees the buffer.
   void reset() {
-    if (ptr_) ::munmap(const_cast<char*>(ptr_), len_);
-    ptr_ = nullptr;
+    buf_.reset();
+    cap_ = len_ = 0;
   }
-  const char* ptr_ = nullptr;
-  uint64_t len_ = 0;
+  bool holds(uint64_t off, uint64_t len) const { return len_ && off >= off_ && off + len <= off_ + len_; }
+  const char* at(uint64_t off) const { return buf_.get() + (off - off_); }
+  uint64_t end() const { return off_ + len_; }
+
+ private:
+  std::unique_ptr<char[]> buf_;
+  uint64_t cap_ = 0, off_ = 0, len_ = 0;
 };
 }  // namespace
 
@@ -60,8 +73,7 @@ struct TopicReader::Segment {
   std::vector<bool> checked; // entries already checked against their records
   bool idx_tried = false;
   uint64_t idx_for_end = 0;  // head.end when the index was last read
-  Mapping win;               // the last window of records mapped
-  uint64_t win_off = 0, win_len = 0;
+  Window win;                // the window of records the current scan reads
   // Where the last scan stopped: the record of sequence hint_seq starts at hint_off. A
   // consumer reading on from there needs neither the index nor a walk over an interval.
   uint64_t hint_seq = UINT64_MAX, hint_off = 0;
@@ -73,18 +85,13 @@ struct TopicReader::Segment {
   }
 };
 
-// Whether the record at seg's saved position (below limit) is still the log it names: its
-// header read from the mapped window, else from the file.
+// Whether the record at seg's saved position (below limit) is still the log it names, by
+// its header as the file holds it now.
 bool TopicReader::hint_holds(const Segment& seg, uint64_t limit) {
   if (seg.hint_off + kRecordHeaderSize > limit) return false;
-  char hdr[kRecordHeaderSize];
-  const char* h = hdr;
-  if (seg.win.data() && seg.hint_off >= seg.win_off && seg.hint_off + sizeof hdr <= seg.win_off + seg.win_len) {
-    h = seg.win.data() + (seg.hint_off - seg.win_off);
-  } else {
-    auto n = posix::pread_full(seg.fd.get(), hdr, sizeof hdr, seg.hint_off, seg.path);
-    if (!n.ok() || *n != sizeof hdr) return false;
-  }
+  char h[kRecordHeaderSize];
+  auto n = posix::pread_full(seg.fd.get(), h, sizeof h, seg.hint_off, seg.path);
+  if (!n.ok() || *n != sizeof h) return false;
   return get_u64(h + 16) == seg.hint_seq && get_u32(h + 12) == static_cast<uint32_t>(RecordKind::log);
 }
 
@@ -152,7 +159,6 @@ void TopicReader::release_segments(Segment* keep) {
   for (auto& other : segs_) {
     if (other.get() == keep || other->base == head_->seg_base || !other->fd.valid()) continue;
     other->win.reset();
-    other->win_off = other->win_len = 0;
     other->fd.reset();
     // Its index goes too (read again if the segment is visited again): a reader that
     // walks a long topic would otherwise keep every segment's index, 512 KiB each.
@@ -247,6 +253,9 @@ Result<uint64_t> TopicReader::offset_for(Segment& seg, uint64_t seq, bool check)
 }
 
 Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn) {
+  // A window is a copy: bytes a repair rewrote since the last scan (new logs under cut
+  // sequences) would not show in it. Each scan reads afresh what it needs.
+  for (auto& seg : segs_) seg->win.forget();
   from = std::max(from, head_->start);
   to = std::min(to, head_->end);
   uint64_t seq = from;
@@ -286,55 +295,55 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       if (!off.ok()) return off.status();
       pos = seg.hint_seq < seq && seg.hint_off > *off && hint_holds(seg, limit) ? seg.hint_off : *off;
     }
-    // Map the segment a window at a time (no copy; a fixed amount of memory whatever the
-    // topic's size); a record that crosses the window's end starts the next window. The
-    // last window stays mapped for the next scan (claims read a few logs at a time).
+    // Read the segment a window at a time (a fixed amount of memory whatever the topic's
+    // size); a record that crosses the window's end starts the next window. A window ends
+    // where the index says `to` lies (plus an interval's slack), so the workers of a
+    // parallel export each read their own chunk and no more.
     uint64_t expect = UINT64_MAX;
-    const uint64_t page = 4096;
-    const bool bulk = to - seq > 1024;
-    bool remap = false;
+    bool reload = false;
+    // The file ends before the committed end (cut by hand, or a disk that lost its tail):
+    // the logs before the cut are handed out, then the cut is an error.
+    auto cut_short = [&] {
+      return Status(Code::corrupt_record, seg.path + ": ends at byte " + std::to_string(seg.win.end()) +
+                                              ", before the committed end " + std::to_string(limit));
+    };
     while (seq < to && seq < next_base) {
       if (pos >= limit)
         return Status(Code::corrupt_record, seg.path + ": sequence " + std::to_string(seq) + " missing before byte " +
                                                 std::to_string(limit));
-      if (remap || !seg.win.data() || pos < seg.win_off || pos + kRecordHeaderSize > seg.win_off + seg.win_len) {
-        uint64_t map_at = pos & ~(page - 1);
-        uint64_t map_end = std::min(limit, map_at + (bulk ? (4u << 20) : (1u << 20)));
-        if (!bulk && to < next_base) {
-          // A short read maps no further than the index says `to` lies (plus one
-          // interval's slack). A bulk one keeps whole windows: a parallel export reads
-          // its chunks ahead in the same window instead of mapping one per chunk.
+      bool file_ends = false;
+      if (reload || !seg.win.holds(pos, kRecordHeaderSize)) {
+        uint64_t end = std::min(limit, pos + kWindowBytes);
+        if (to < next_base) {
           auto end_off = offset_for(seg, to, false);
-          if (end_off.ok()) map_end = std::min(map_end, std::max(*end_off + 2 * kIndexInterval, pos + page));
-          map_end = std::min(map_end, limit);
+          if (end_off.ok()) end = std::min(end, std::max(*end_off + 2 * kIndexInterval, pos + kIndexInterval));
+          end = std::min(end, limit);
         }
-        PP_RETURN_IF_ERROR(seg.win.map(seg.fd.get(), seg.path, map_at, map_end - map_at));
-        seg.win_off = map_at;
-        seg.win_len = map_end - map_at;
-        remap = false;
+        PP_RETURN_IF_ERROR(seg.win.load(seg.fd.get(), seg.path, pos, end - pos));
+        file_ends = seg.win.end() < end;
+        reload = false;
       }
-      const uint64_t win_end = seg.win_off + seg.win_len;
-      std::string_view data(seg.win.data() + (pos - seg.win_off), win_end - pos);
+      const uint64_t win_end = seg.win.end();
+      std::string_view data(seg.win.at(pos), win_end - pos);
       size_t at = 0;
       while (seq < to && seq < next_base) {
         RecordView rec;
         DecodeResult d = decode_record(data.substr(at), &rec, kMaxRecordBody, seq);
         if (d == DecodeResult::truncated) {
+          if (file_ends) return cut_short();
           if (win_end >= limit)
             return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));
           if (at == 0) {
-            // One record larger than the window: map exactly what it needs.
+            // One record larger than the window: read exactly what it needs.
             uint64_t need = kRecordHeaderSize + (data.size() >= 12 ? get_u32(data.data() + 8) : 0);
             if (pos + need > limit)
               return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));
-            uint64_t map_at = pos & ~(page - 1);
-            PP_RETURN_IF_ERROR(seg.win.map(seg.fd.get(), seg.path, map_at, pos + need - map_at));
-            seg.win_off = map_at;
-            seg.win_len = pos + need - map_at;
-            data = std::string_view(seg.win.data() + (pos - map_at), need);
+            PP_RETURN_IF_ERROR(seg.win.load(seg.fd.get(), seg.path, pos, need));
+            if (seg.win.end() < pos + need) return cut_short();
+            data = std::string_view(seg.win.at(pos), need);
             continue;
           }
-          remap = true;
+          reload = true;
           break;  // the next window starts at pos
         }
         if (d == DecodeResult::corrupt || (expect != UINT64_MAX && rec.seq != expect))

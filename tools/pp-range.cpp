@@ -19,7 +19,7 @@ namespace {
 // own reader) and written in order, a few chunks ahead: the work per log (checksum, id,
 // copy) is spread over the cores while memory stays bounded.
 constexpr uint64_t kParallelMin = 1 << 16;
-constexpr uint64_t kChunkBytes = 1 << 20;  // text per chunk; its log count adapts to it
+constexpr uint64_t kChunkBytes = 1 << 19;  // text per chunk; its log count adapts to it
 
 // A chunk's text, appended through a cursor: one room check per log, not one per piece.
 class Text {
@@ -31,6 +31,9 @@ class Text {
   void done(char* end) { len_ = static_cast<size_t>(end - buf_.get()); }
   std::string_view view() const { return {buf_.get(), len_}; }
   void clear() { len_ = 0; }
+  void reserve(size_t n) {
+    if (cap_ < n) grow(n - len_);
+  }
 
  private:
   void grow(size_t n) {
@@ -83,46 +86,66 @@ void format_chunk(TopicReader& reader, uint64_t a, uint64_t b, pptool::Format fm
   });
 }
 
-void export_parallel(Store& store, const std::string& topic, uint64_t from, uint64_t to, pptool::Format fmt,
-                     pptool::Output& out, pptool::Progress& progress) {
-  // Worker threads (one reader each, kept for the whole export: a new reader would read
-  // the segment's index again) take the next chunk of sequences, format it, and leave it
-  // for this thread, which writes the chunks in order. At most `ahead` chunks wait.
-  const unsigned workers = std::max(2u, std::thread::hardware_concurrency());
-  const uint64_t ahead = workers + 1;
+// Every thread (this one too, with the reader it already has) takes the next chunk of
+// sequences and formats it; whichever thread finishes the chunk due next writes it, and any
+// chunks after it that are ready. No thread only writes: on two cores a third thread would
+// cost a context switch per chunk, and here a switch or a fresh page is dear. At most
+// `ahead` chunks are claimed and not yet written, so memory stays bounded.
+void export_parallel(Store& store, TopicReader& own, const std::string& topic, uint64_t from, uint64_t to,
+                     pptool::Format fmt, pptool::Output& out, pptool::Progress& progress) {
+  const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
+  const uint64_t ahead = threads + 1;
   std::mutex mu;
   std::condition_variable cv;
   std::map<uint64_t, Chunk> ready;  // formatted chunks by number
-  std::vector<Text> texts;          // spare chunk texts: fresh ones would be faulted in anew
+  std::vector<Text> spare;          // texts of written chunks: fresh ones would be faulted in anew
   uint64_t next_seq = from, next_chunk = 0, written = 0;
   uint64_t per_chunk = 64;  // logs per chunk, from the text per log seen so far
-  bool stop = false;
-  auto worker = [&] {
-    auto opened = store.reader(topic);
+  uint64_t logs = 0, bytes = 0;
+  unsigned waiting = 0;
+  bool writing = false, stop = false;
+  Status failed;
+  auto work = [&](TopicReader& reader) {
+    std::unique_lock lk(mu);
     for (;;) {
+      ++waiting;
+      cv.wait(lk, [&] { return stop || next_seq >= to || next_chunk - written < ahead; });
+      --waiting;
+      if (stop || next_seq >= to) return;
       Chunk c;
-      uint64_t k, a, b;
-      {
-        std::unique_lock lk(mu);
-        cv.wait(lk, [&] { return stop || next_seq >= to || next_chunk - written < ahead; });
-        if (stop || next_seq >= to) return;
-        k = next_chunk++;
-        a = next_seq;
-        b = next_seq = std::min(to, next_seq + per_chunk);
-        if (!texts.empty()) {
-          c.text = std::move(texts.back());
-          texts.pop_back();
-          c.text.clear();
-        }
+      uint64_t k = next_chunk++, a = next_seq, b = next_seq = std::min(to, next_seq + per_chunk);
+      if (!spare.empty()) {
+        c.text = std::move(spare.back());
+        spare.pop_back();
+        c.text.clear();
       }
-      if (opened.ok()) {
-        format_chunk(**opened, a, b, fmt, c);
-      } else {
-        c.status = opened.status();
-      }
-      std::lock_guard lk(mu);
+      lk.unlock();
+      c.text.reserve(kChunkBytes + kChunkBytes / 4);  // grown once, not by doubling
+      format_chunk(reader, a, b, fmt, c);
+      lk.lock();
       ready.emplace(k, std::move(c));
-      cv.notify_all();
+      if (writing) continue;  // the thread writing will find it
+      writing = true;
+      for (auto it = ready.find(written); !stop && it != ready.end(); it = ready.find(written)) {
+        Chunk w = std::move(it->second);
+        ready.erase(it);
+        lk.unlock();
+        out.put(w.text.view());
+        logs += w.logs;
+        bytes += w.bytes;
+        progress.update(logs, bytes);
+        lk.lock();
+        if (!w.status.ok()) {
+          failed = w.status;
+          stop = true;
+        }
+        ++written;
+        if (w.logs > 0)
+          per_chunk = std::clamp<uint64_t>(kChunkBytes * w.logs / std::max<size_t>(1, w.text.view().size()), 1, 1 << 16);
+        spare.push_back(std::move(w.text));
+        if (waiting) cv.notify_all();
+      }
+      writing = false;
     }
   };
   // Readers' buffers come and go: keep freed memory for the next ones instead of
@@ -130,45 +153,18 @@ void export_parallel(Store& store, const std::string& topic, uint64_t from, uint
   ::mallopt(M_ARENA_MAX, 2);
   ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
-  std::vector<std::thread> threads;
-  for (unsigned i = 0; i < workers; ++i) threads.emplace_back(worker);
-  auto finish = [&] {
-    {
-      std::lock_guard lk(mu);
-      stop = true;
-    }
-    cv.notify_all();
-    for (auto& t : threads) t.join();
-  };
-  uint64_t logs = 0, bytes = 0;
-  for (;;) {
-    Chunk c;
-    {
-      std::unique_lock lk(mu);
-      cv.wait(lk, [&] { return ready.count(written) || (next_seq >= to && written == next_chunk); });
-      auto it = ready.find(written);
-      if (it == ready.end()) break;  // all written
-      c = std::move(it->second);
-      ready.erase(it);
-    }
-    out.put(c.text.view());
-    if (!c.status.ok()) {
-      out.flush();
-      finish();
-      pptool::fail(c.status);
-    }
-    logs += c.logs;
-    bytes += c.bytes;
-    progress.update(logs, bytes);
-    std::lock_guard lk(mu);
-    ++written;
-    if (c.logs > 0)
-      per_chunk = std::clamp<uint64_t>(kChunkBytes * c.logs / std::max<size_t>(1, c.text.view().size()), 1, 1 << 16);
-    texts.push_back(std::move(c.text));
-    cv.notify_all();
+  std::vector<std::thread> helpers;
+  std::vector<std::unique_ptr<TopicReader>> readers;
+  for (unsigned i = 1; i < threads; ++i) {
+    auto r = store.reader(topic);
+    if (!r.ok()) pptool::fail(r.status());
+    readers.push_back(std::move(r).value());
   }
-  finish();
+  for (auto& r : readers) helpers.emplace_back([&work, &r] { work(*r); });
+  work(own);
+  for (auto& t : helpers) t.join();
   out.flush();
+  if (!failed.ok()) pptool::fail(failed);
 }
 }  // namespace
 
@@ -244,7 +240,7 @@ int main(int argc, char** argv) {
     uint64_t to = range->to;
     if (left != UINT64_MAX && range->from + left < to) to = range->from + left;
     if (to > range->from && to - range->from >= kParallelMin) {
-      export_parallel(*store, topic, range->from, to, fmt, out, progress);
+      export_parallel(*store, reader, topic, range->from, to, fmt, out, progress);
       return 0;
     }
   }

@@ -261,12 +261,13 @@ Status Store::write_journal(std::string& rec, uint32_t flags) {
       // full disk is an error here, not a fault in the mapping later) and the pages are in
       // the page cache (writes to the mapping take a minor fault per page; fallocate'd pages
       // cost several times more, read in and converted one by one). Readers of the file
-      // stop at the zeros after the last record.
+      // stop at the zeros after the last record. The zeros come from a small block that is
+      // never written (a large one would cost a page fault per page in every process).
       uint64_t grow = std::min(kJournalMapBytes, (need + kJournalGrowBytes - 1) / kJournalGrowBytes * kJournalGrowBytes);
-      static const std::string zeros(kJournalGrowBytes, '\0');
+      static const char zeros[64 << 10] = {};
       while (size < grow && !journal_grow_failed_) {
-        uint64_t n = std::min(grow - size, kJournalGrowBytes);
-        if (posix::pwrite_all(journal_fd_, zeros.data(), n, size, dir_ + "/journal").ok()) {
+        uint64_t n = std::min<uint64_t>(grow - size, sizeof zeros);
+        if (posix::pwrite_all(journal_fd_, zeros, n, size, dir_ + "/journal").ok()) {
           size += n;
           c.h.journal_size.store(size, std::memory_order_relaxed);
         } else {

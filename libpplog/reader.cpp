@@ -20,7 +20,7 @@ using namespace format;
 
 namespace {
 // A copy of part of a segment file, read with pread into a buffer that the next window
-// reuses; it serves one scan. Not a mapping: a mapped window is faulted in 64 KiB at a
+// reuses. Not a mapping: a mapped window is faulted in 64 KiB at a
 // time on every pass, and where a page fault is dear (a paravirtualised guest: 10 us per
 // fault, measured) that was most of an export's time; a buffer is faulted in once. A file
 // cut under the reader then gives a short read (an error), never a SIGBUS.
@@ -73,7 +73,7 @@ struct TopicReader::Segment {
   std::vector<bool> checked; // entries already checked against their records
   bool idx_tried = false;
   uint64_t idx_for_end = 0;  // head.end when the index was last read
-  Window win;                // the window of records the current scan reads
+  Window win;                // the last window of records read
   // Where the last scan stopped: the record of sequence hint_seq starts at hint_off. A
   // consumer reading on from there needs neither the index nor a walk over an interval.
   uint64_t hint_seq = UINT64_MAX, hint_off = 0;
@@ -85,13 +85,18 @@ struct TopicReader::Segment {
   }
 };
 
-// Whether the record at seg's saved position (below limit) is still the log it names, by
-// its header as the file holds it now.
+// Whether the record at seg's saved position (below limit) is still the log it names: its
+// header from the window, else from the file.
 bool TopicReader::hint_holds(const Segment& seg, uint64_t limit) {
   if (seg.hint_off + kRecordHeaderSize > limit) return false;
-  char h[kRecordHeaderSize];
-  auto n = posix::pread_full(seg.fd.get(), h, sizeof h, seg.hint_off, seg.path);
-  if (!n.ok() || *n != sizeof h) return false;
+  char hdr[kRecordHeaderSize];
+  const char* h = hdr;
+  if (seg.win.holds(seg.hint_off, sizeof hdr)) {
+    h = seg.win.at(seg.hint_off);
+  } else {
+    auto n = posix::pread_full(seg.fd.get(), hdr, sizeof hdr, seg.hint_off, seg.path);
+    if (!n.ok() || *n != sizeof hdr) return false;
+  }
   return get_u64(h + 16) == seg.hint_seq && get_u32(h + 12) == static_cast<uint32_t>(RecordKind::log);
 }
 
@@ -253,9 +258,14 @@ Result<uint64_t> TopicReader::offset_for(Segment& seg, uint64_t seq, bool check)
 }
 
 Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn) {
-  // A window is a copy: bytes a repair rewrote since the last scan (new logs under cut
-  // sequences) would not show in it. Each scan reads afresh what it needs.
-  for (auto& seg : segs_) seg->win.forget();
+  // A window is a copy of committed bytes, which only a repair that cuts a topic rewrites
+  // (new logs then take the cut sequences). Such a repair starts a new journal: windows
+  // read under an older one are read again.
+  uint64_t gen = store_.control()->h.journal_gen.load(std::memory_order_acquire);
+  if (gen != windows_gen_) {
+    for (auto& seg : segs_) seg->win.forget();
+    windows_gen_ = gen;
+  }
   from = std::max(from, head_->start);
   to = std::min(to, head_->end);
   uint64_t seq = from;
@@ -298,7 +308,8 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
     // Read the segment a window at a time (a fixed amount of memory whatever the topic's
     // size); a record that crosses the window's end starts the next window. A window ends
     // where the index says `to` lies (plus an interval's slack), so the workers of a
-    // parallel export each read their own chunk and no more.
+    // parallel export each read their own chunk and no more. The last window is kept for
+    // the next scan (claims read a few logs at a time).
     uint64_t expect = UINT64_MAX;
     bool reload = false;
     // The file ends before the committed end (cut by hand, or a disk that lost its tail):

@@ -265,6 +265,7 @@ class TopicReader {
   std::unique_ptr<TopicHead> head_;
   std::vector<std::unique_ptr<Segment>> segs_;
   uint64_t segs_for_base_ = UINT64_MAX;  // seg_base the list was loaded for
+  uint64_t windows_gen_ = 0;             // journal generation the segments' windows were read in
 };
 
 }  // namespace pipeproc

@@ -60,29 +60,92 @@ class Window {
   std::unique_ptr<char[]> buf_;
   uint64_t cap_ = 0, off_ = 0, len_ = 0;
 };
+
+// A segment's sparse index, read from its file a block of 128 entries (4 KiB) at a time as
+// lookups touch them: a seek reads the few blocks its binary search visits, not the whole
+// file (512 KiB for a full segment, each of its pages a fault in fresh memory). Not
+// mapped: recovery may cut the file under a reader, and a mapped page past the new end
+// would fault.
+class IndexBlocks {
+ public:
+  static constexpr size_t kPerBlock = 128;
+
+  // Opens the index of the segment starting at base; false when there is none usable
+  // (missing, or a header that is not this segment's): the segment is then scanned.
+  bool open(const std::string& path, uint64_t base) {
+    close();
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    fd_.reset(fd);
+    path_ = path;
+    char hdr[kIndexHeaderSize];
+    auto n = posix::pread_full(fd, hdr, sizeof hdr, 0, path);
+    if (!n.ok() || *n != sizeof hdr || decode_file_header(hdr, kIndexMagic, kIndexVersion) != base) {
+      close();
+      return false;
+    }
+    return true;
+  }
+  void close() {
+    fd_.reset();
+    blocks_.clear();
+    n_ = 0;
+  }
+  bool is_open() const { return fd_.valid(); }
+  // The entries the file holds now (whole ones). Fewer than before: it was cut, and what
+  // was read of it is forgotten; more: a block read short is read again.
+  void refresh() {
+    off_t len = is_open() ? ::lseek(fd_.get(), 0, SEEK_END) : 0;
+    size_t n = len > static_cast<off_t>(kIndexHeaderSize) ? (static_cast<size_t>(len) - kIndexHeaderSize) / kIndexEntrySize : 0;
+    if (n < n_) {
+      blocks_.clear();
+    } else if (n_ % kPerBlock != 0 && n_ / kPerBlock < blocks_.size()) {
+      blocks_[n_ / kPerBlock].clear();
+    }
+    n_ = n;
+  }
+  size_t entries() const { return n_; }
+  // Entry i (< entries()); nullopt when it is damaged or cannot be read.
+  std::optional<IndexEntry> entry(size_t i) {
+    size_t b = i / kPerBlock, k = i % kPerBlock;
+    if (b >= blocks_.size()) blocks_.resize(b + 1);
+    std::string& block = blocks_[b];
+    if (block.size() < (k + 1) * kIndexEntrySize) {
+      size_t count = std::min(kPerBlock, n_ - b * kPerBlock);
+      block.resize(count * kIndexEntrySize);
+      auto n = posix::pread_full(fd_.get(), block.data(), block.size(),
+                                 kIndexHeaderSize + b * kPerBlock * kIndexEntrySize, path_);
+      if (!n.ok() || *n != block.size()) {
+        block.clear();
+        return std::nullopt;
+      }
+    }
+    return decode_index_entry(block.data() + k * kIndexEntrySize);
+  }
+
+ private:
+  posix::Fd fd_;
+  std::string path_;
+  size_t n_ = 0;
+  std::vector<std::string> blocks_;  // by block number; empty until read
+};
 }  // namespace
 
 struct TopicReader::Segment {
   uint64_t base = 0;
   std::string path;
   posix::Fd fd;
-  // The sparse index, read (not mapped: recovery may cut the file under a reader, and a
-  // mapped page past the new end would fault). Entries at or beyond the head are ignored;
-  // an entry is checked against the record it points at before it is trusted.
-  std::string idx;           // the file's bytes (header included) as last read
+  IndexBlocks idx;            // its sparse index (entries at or beyond the head are ignored;
+                             // an entry is checked against the record it points at first)
   std::vector<bool> checked; // entries already checked against their records
   bool idx_tried = false;
-  uint64_t idx_for_end = 0;  // head.end when the index was last read
+  uint64_t idx_for_end = 0;  // head.end when the index was last looked at
   Window win;                // the last window of records read
   // Where the last scan stopped: the record of sequence hint_seq starts at hint_off. A
   // consumer reading on from there needs neither the index nor a walk over an interval.
   uint64_t hint_seq = UINT64_MAX, hint_off = 0;
-  size_t entries() const {
-    return idx.size() > kIndexHeaderSize ? (idx.size() - kIndexHeaderSize) / kIndexEntrySize : 0;
-  }
-  std::optional<IndexEntry> entry(size_t i) const {
-    return decode_index_entry(idx.data() + kIndexHeaderSize + i * kIndexEntrySize);
-  }
+  size_t entries() const { return idx.entries(); }
+  std::optional<IndexEntry> entry(size_t i) { return idx.entry(i); }
 };
 
 // Whether the record at seg's saved position (below limit) is still the log it names: its
@@ -167,7 +230,7 @@ void TopicReader::release_segments(Segment* keep) {
     other->fd.reset();
     // Its index goes too (read again if the segment is visited again): a reader that
     // walks a long topic would otherwise keep every segment's index, 512 KiB each.
-    std::string().swap(other->idx);
+    other->idx.close();
     std::vector<bool>().swap(other->checked);
     other->idx_tried = false;
   }
@@ -192,30 +255,16 @@ Result<TopicReader::Segment*> TopicReader::segment_for(uint64_t seq) {
 Status TopicReader::read_index(Segment& seg) {
   bool last = seg.base == head_->seg_base;
   if (seg.idx_tried && !(last && seg.idx_for_end != head_->end)) return {};
-  bool again = seg.idx_tried;
+  if (!seg.idx_tried || !seg.idx.is_open()) {
+    seg.checked.clear();
+    seg.idx.open(store_.topic_dir(name_) + "/" + segment_file_name(seg.base, ".idx"), seg.base);
+  }
   seg.idx_tried = true;
   seg.idx_for_end = head_->end;
-  std::string path = store_.topic_dir(name_) + "/" + segment_file_name(seg.base, ".idx");
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {  // no index: scan from the segment start
-    seg.idx.clear();
-    return {};
-  }
-  off_t len = ::lseek(fd, 0, SEEK_END);
-  size_t have = again ? seg.idx.size() : 0;
-  if (len < static_cast<off_t>(have) || have < kIndexHeaderSize) have = 0;  // cut or new: read it all
-  size_t want = len > 0 ? static_cast<size_t>(len) : 0;
-  want -= (want - kIndexHeaderSize * (want >= kIndexHeaderSize)) % kIndexEntrySize * (want >= kIndexHeaderSize);
-  seg.idx.resize(std::max(want, have));
-  if (want > have) {
-    auto n = posix::pread_full(fd, seg.idx.data() + have, want - have, have, path);
-    seg.idx.resize(n.ok() ? have + *n : have);
-  }
-  ::close(fd);
-  if (seg.idx.size() < kIndexHeaderSize || decode_file_header(seg.idx.data(), kIndexMagic, kIndexVersion) != seg.base)
-    seg.idx.clear();  // unreadable or foreign: ignored
-  if (have == 0) seg.checked.clear();
-  seg.checked.resize(seg.entries(), false);
+  size_t had = seg.idx.entries();
+  seg.idx.refresh();
+  if (seg.idx.entries() < had) seg.checked.clear();
+  seg.checked.resize(seg.idx.entries(), false);
   return {};
 }
 
@@ -247,7 +296,7 @@ Result<uint64_t> TopicReader::offset_for(Segment& seg, uint64_t seq, bool check)
     auto e = seg.entry(best_i);
     if (!n.ok() || *n != sizeof hdr || get_u64(hdr + 16) != e->seq || get_u64(hdr + 24) != e->ts ||
         get_u32(hdr + 12) != static_cast<uint32_t>(RecordKind::log)) {
-      seg.idx.clear();
+      seg.idx.close();
       seg.checked.clear();
       seg.idx_tried = false;  // read it afresh next time
       return uint64_t{kSegmentHeaderSize};

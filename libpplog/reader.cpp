@@ -24,7 +24,8 @@ namespace {
 // time on every pass, and where a page fault is dear (a paravirtualised guest: 10 us per
 // fault, measured) that was most of an export's time; a buffer is faulted in once. A file
 // cut under the reader then gives a short read (an error), never a SIGBUS.
-constexpr uint64_t kWindowBytes = 256u << 10;  // the most a window reads at once
+constexpr uint64_t kWindowBytes = 256u << 10;     // the most a window reads at once
+constexpr uint64_t kFirstWindowBytes = 16u << 10;  // the first one of a scan of unknown length
 
 class Window {
  public:
@@ -361,6 +362,9 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
     // the next scan (claims read a few logs at a time).
     uint64_t expect = UINT64_MAX;
     bool reload = false;
+    // Where the index cannot say how far the scan goes (past this segment, or to the end of
+    // the topic), the first window is small: a seek reads one log, not 256 KiB.
+    uint64_t window = to < next_base ? kWindowBytes : kFirstWindowBytes;
     // The file ends before the committed end (cut by hand, or a disk that lost its tail):
     // the logs before the cut are handed out, then the cut is an error.
     auto cut_short = [&] {
@@ -373,7 +377,8 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
                                                 std::to_string(limit));
       bool file_ends = false;
       if (reload || !seg.win.holds(pos, kRecordHeaderSize)) {
-        uint64_t end = std::min(limit, pos + kWindowBytes);
+        uint64_t end = std::min(limit, pos + window);
+        window = kWindowBytes;
         if (to < next_base) {
           auto end_off = offset_for(seg, to, false);
           if (end_off.ok()) end = std::min(end, std::max(*end_off + 2 * kIndexInterval, pos + kIndexInterval));

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <deque>
 
 #include "control.h"
 #include "pipeproc/store.h"
@@ -63,13 +64,14 @@ class Window {
 };
 
 // A segment's sparse index, read from its file a block of 128 entries (4 KiB) at a time as
-// lookups touch them: a seek reads the few blocks its binary search visits, not the whole
+// lookups touch them, the last 32 blocks kept: a seek reads the few blocks its binary search visits, not the whole
 // file (512 KiB for a full segment, each of its pages a fault in fresh memory). Not
 // mapped: recovery may cut the file under a reader, and a mapped page past the new end
 // would fault.
 class IndexBlocks {
  public:
   static constexpr size_t kPerBlock = 128;
+  static constexpr size_t kKeep = 32;  // blocks held at most (128 KiB)
 
   // Opens the index of the segment starting at base; false when there is none usable
   // (missing, or a header that is not this segment's): the segment is then scanned.
@@ -90,6 +92,7 @@ class IndexBlocks {
   void close() {
     fd_.reset();
     blocks_.clear();
+    loaded_.clear();
     n_ = 0;
   }
   bool is_open() const { return fd_.valid(); }
@@ -100,6 +103,7 @@ class IndexBlocks {
     size_t n = len > static_cast<off_t>(kIndexHeaderSize) ? (static_cast<size_t>(len) - kIndexHeaderSize) / kIndexEntrySize : 0;
     if (n < n_) {
       blocks_.clear();
+      loaded_.clear();
     } else if (n_ % kPerBlock != 0 && n_ / kPerBlock < blocks_.size()) {
       blocks_[n_ / kPerBlock].clear();
     }
@@ -112,6 +116,16 @@ class IndexBlocks {
     if (b >= blocks_.size()) blocks_.resize(b + 1);
     std::string& block = blocks_[b];
     if (block.size() < (k + 1) * kIndexEntrySize) {
+      if (block.empty()) {
+        if (loaded_.size() >= kKeep) {
+          // Reuse the oldest block's buffer: an export reads every block once, and fresh
+          // memory for each would be a page fault each.
+          std::swap(block, blocks_[loaded_.front()]);
+          blocks_[loaded_.front()].clear();
+          loaded_.pop_front();
+        }
+        loaded_.push_back(b);
+      }
       size_t count = std::min(kPerBlock, n_ - b * kPerBlock);
       block.resize(count * kIndexEntrySize);
       auto n = posix::pread_full(fd_.get(), block.data(), block.size(),
@@ -128,7 +142,8 @@ class IndexBlocks {
   posix::Fd fd_;
   std::string path_;
   size_t n_ = 0;
-  std::vector<std::string> blocks_;  // by block number; empty until read
+  std::vector<std::string> blocks_;  // by block number; empty until read (or dropped)
+  std::deque<size_t> loaded_;        // numbers of the blocks held, oldest first
 };
 }  // namespace
 

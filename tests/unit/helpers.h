@@ -74,4 +74,12 @@ inline std::vector<std::pair<uint64_t, std::string>> all_logs(pipeproc::Store& s
   return out;
 }
 
+// A scan callback that records the sequences it is handed, in seen.
+inline auto collect_seqs(std::vector<uint64_t>& seen) {
+  return [&seen](const pipeproc::LogView& v) {
+    seen.push_back(v.id.seq);
+    return true;
+  };
+}
+
 }  // namespace testutil

@@ -298,10 +298,7 @@ TEST_CASE("ChecksumMismatchIsCorruptRecordNotWrongData") {
   auto r = s->reader("t");
   REQUIRE(r.ok());
   std::vector<uint64_t> seen;
-  auto collect = [&](const LogView& v) {
-    seen.push_back(v.id.seq);
-    return true;
-  };
+  auto collect = collect_seqs(seen);
   CHECK((*r)->scan(5, 10, collect).ok());
   CHECK(seen == std::vector<uint64_t>{5, 6, 7, 8, 9});
   CHECK((*r)->scan(4, 5, collect).code() == Code::corrupt_record);
@@ -317,10 +314,7 @@ TEST_CASE("ASegmentCutUnderAReaderIsCorruptRecordNotACrash") {
   auto r = s->reader("t");
   REQUIRE(r.ok());
   std::vector<uint64_t> seen;
-  auto collect = [&](const LogView& v) {
-    seen.push_back(v.id.seq);
-    return true;
-  };
+  auto collect = collect_seqs(seen);
   REQUIRE((*r)->scan(0, 10, collect).ok());
   const std::string seg = dir / "topics/t/00000000000000000000.log";
   truncate_to(seg, read_file(seg).size() / 2);

@@ -21,10 +21,10 @@ using namespace format;
 
 namespace {
 // A copy of part of a segment file, read with pread into a buffer that the next window
-// reuses. Not a mapping: a mapped window is faulted in 64 KiB at a
-// time on every pass, and where a page fault is dear (a paravirtualised guest: 10 us per
-// fault, measured) that was most of an export's time; a buffer is faulted in once. A file
-// cut under the reader then gives a short read (an error), never a SIGBUS.
+// reuses. Not a mapping: a mapped window is faulted in 64 KiB at a time on every pass,
+// and where a page fault is dear (a paravirtualised guest: 10 us per fault, measured)
+// that was most of an export's time; a buffer is faulted in once. A file cut under the
+// reader then gives a short read (an error), never a SIGBUS.
 constexpr uint64_t kWindowBytes = 256u << 10;     // the most a window reads at once
 constexpr uint64_t kFirstWindowBytes = 16u << 10;  // the first one of a scan of unknown length
 
@@ -64,10 +64,10 @@ class Window {
 };
 
 // A segment's sparse index, read from its file a block of 128 entries (4 KiB) at a time as
-// lookups touch them, the last 32 blocks kept: a seek reads the few blocks its binary search visits, not the whole
-// file (512 KiB for a full segment, each of its pages a fault in fresh memory). Not
-// mapped: recovery may cut the file under a reader, and a mapped page past the new end
-// would fault.
+// lookups touch them, the last 32 blocks kept: a seek reads the few blocks its binary
+// search visits, not the whole file (512 KiB for a full segment, each of its pages a fault
+// in fresh memory). Not mapped: recovery may cut the file under a reader, and a mapped
+// page past the new end would fault.
 class IndexBlocks {
  public:
   static constexpr size_t kPerBlock = 128;
@@ -97,15 +97,16 @@ class IndexBlocks {
   }
   bool is_open() const { return fd_.valid(); }
   // The entries the file holds now (whole ones). Fewer than before: it was cut, and what
-  // was read of it is forgotten; more: a block read short is read again.
+  // was read of it is forgotten. More: a block read when it was shorter is read again
+  // when an entry past what it holds is wanted.
   void refresh() {
     off_t len = is_open() ? ::lseek(fd_.get(), 0, SEEK_END) : 0;
-    size_t n = len > static_cast<off_t>(kIndexHeaderSize) ? (static_cast<size_t>(len) - kIndexHeaderSize) / kIndexEntrySize : 0;
+    size_t n = len > static_cast<off_t>(kIndexHeaderSize)
+                   ? (static_cast<size_t>(len) - kIndexHeaderSize) / kIndexEntrySize
+                   : 0;
     if (n < n_) {
       blocks_.clear();
       loaded_.clear();
-    } else if (n_ % kPerBlock != 0 && n_ / kPerBlock < blocks_.size()) {
-      blocks_[n_ / kPerBlock].clear();
     }
     n_ = n;
   }

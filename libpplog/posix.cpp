@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 
 namespace pipeproc::posix {
 
@@ -24,6 +26,27 @@ Result<Fd> open_file(const std::string& path, int flags, mode_t mode) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   if (fd < 0) return errno_status(errno, "open " + path);
   return Fd(fd);
+}
+
+Status pwritev_all(int fd, std::vector<struct iovec>& iov, uint64_t off, const std::string& path) {
+  size_t i = 0;
+  while (i < iov.size()) {
+    int count = static_cast<int>(std::min<size_t>(iov.size() - i, IOV_MAX));
+    ssize_t n = ::pwritev(fd, iov.data() + i, count, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_status(errno, "write " + path);
+    }
+    if (n == 0) return errno_status(ENOSPC, "write " + path);
+    off += static_cast<uint64_t>(n);
+    auto left = static_cast<size_t>(n);
+    while (i < iov.size() && left >= iov[i].iov_len) left -= iov[i++].iov_len;
+    if (left > 0) {  // a short write ended inside this piece
+      iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + left;
+      iov[i].iov_len -= left;
+    }
+  }
+  return {};
 }
 
 Status pwrite_all(int fd, const void* buf, size_t len, uint64_t off, const std::string& path) {

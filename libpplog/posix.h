@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <string>
@@ -38,6 +39,8 @@ class Fd {
 
 Result<Fd> open_file(const std::string& path, int flags, mode_t mode = 0644);
 Status pwrite_all(int fd, const void* buf, size_t len, uint64_t off, const std::string& path);
+// Writes the pieces one after the other from off (any number of them; iov is consumed).
+Status pwritev_all(int fd, std::vector<struct iovec>& iov, uint64_t off, const std::string& path);
 // Reads up to len bytes; returns how many were read (short only at end of file).
 Result<size_t> pread_full(int fd, void* buf, size_t len, uint64_t off, const std::string& path);
 Result<uint64_t> file_size(int fd, const std::string& path);

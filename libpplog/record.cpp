@@ -37,6 +37,18 @@ void append_record(std::string& out, uint64_t seq, uint64_t ts, std::string_view
   seal_record(out.data() + at, seq, ts, body.size());
 }
 
+void encode_record_header(char* out, uint64_t seq, uint64_t ts, std::string_view body) {
+  put_u64(out + 8, body.size() | uint64_t{static_cast<uint32_t>(RecordKind::log)} << 32);
+  put_u64(out + 16, seq);
+  put_u64(out + 24, ts);
+  // The same XXH3 as over the contiguous record, fed in two pieces.
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  XXH3_64bits_update(&state, out + 8, kRecordHeaderSize - 8);
+  XXH3_64bits_update(&state, body.data(), body.size());
+  put_u64(out, XXH3_64bits_digest(&state));
+}
+
 void encode_file_header(char out[32], uint64_t magic, uint32_t version, uint64_t value) {
   put_u64(out, magic);
   put_u32(out + 8, version);

@@ -27,6 +27,9 @@ uint64_t checksum(const void* data, size_t len);
 size_t encode_record(char* out, uint64_t seq, uint64_t ts, std::string_view body);
 // Appends one record (header + body) to out.
 void append_record(std::string& out, uint64_t seq, uint64_t ts, std::string_view body);
+// Writes only the header of the record of body at out (kRecordHeaderSize bytes), for a
+// writer that hands the body to the kernel from where it is instead of copying it.
+void encode_record_header(char* out, uint64_t seq, uint64_t ts, std::string_view body);
 
 struct RecordView {
   uint64_t seq = 0;

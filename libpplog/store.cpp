@@ -36,6 +36,10 @@ using namespace format;
 
 namespace {
 
+// A commit whose bodies average at least this many bytes writes them from where they are
+// (pwritev) rather than copying them next to their headers first.
+constexpr size_t kGatherBody = 1024;
+
 bool header_valid(const Control& c, bool check_boot) {
   if (c.h.magic != kControlMagic || c.h.version != kControlVersion || c.h.max_topics != kMaxTopics) return false;
   if (c.h.initialized.load(std::memory_order_acquire) != 1) return false;
@@ -575,11 +579,20 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
     }
     auto files = writer_files(g.slot, g.name, g.head);
     if (!files.ok()) return files.status();
-    if (scratch_.size() < batch_bytes) scratch_.resize(std::max<size_t>(batch_bytes, scratch_.size() * 2));
+    // Large bodies go to the kernel from where they are, behind headers written apart:
+    // copying them into one buffer first cost as much as the write itself. Small ones are
+    // copied (a piece per record would cost more than the copy), as are carried ones (the
+    // journal record needs them in one piece).
+    const size_t n = g.members.size();
+    const bool gather = !carry && batch_bytes >= n * (kRecordHeaderSize + kGatherBody);
+    const size_t need = gather ? n * kRecordHeaderSize : batch_bytes;
+    if (scratch_.size() < need) scratch_.resize(std::max<size_t>(need, scratch_.size() * 2));
     char* const buf = scratch_.data();
+    if (gather) gather_.clear();
     size_t len = 0;
     idx.clear();
-    for (uint32_t i : g.members) {
+    for (size_t k = 0; k < n; ++k) {
+      const uint32_t i = g.members[k];
       uint64_t off = g.head.seg_end + len;
       uint64_t seq = g.head.end++;
       if (g.idx_count == 0 || off - g.idx_last_off >= kIndexInterval) {
@@ -589,11 +602,24 @@ Status Store::commit_locked(const Txn& txn, bool sync, std::vector<LogId>* ids) 
         ++g.idx_count;
         g.idx_last_off = off;
       }
-      len += encode_record(buf + len, seq, ts, entries[i].body);
+      std::string_view body = entries[i].body;
+      if (gather) {
+        char* h = buf + k * kRecordHeaderSize;
+        encode_record_header(h, seq, ts, body);
+        gather_.push_back(iovec{h, kRecordHeaderSize});
+        if (!body.empty()) gather_.push_back(iovec{const_cast<char*>(body.data()), body.size()});
+        len += kRecordHeaderSize + body.size();
+      } else {
+        len += encode_record(buf + len, seq, ts, body);
+      }
       if (ids) (*ids)[i] = LogId{ts, seq};
     }
     TopicFiles& f = **files;
-    PP_RETURN_IF_ERROR(posix::pwrite_all(f.seg.get(), buf, len, g.head.seg_end, f.seg_path));
+    if (gather) {
+      PP_RETURN_IF_ERROR(posix::pwritev_all(f.seg.get(), gather_, g.head.seg_end, f.seg_path));
+    } else {
+      PP_RETURN_IF_ERROR(posix::pwrite_all(f.seg.get(), buf, len, g.head.seg_end, f.seg_path));
+    }
     if (!idx.empty()) {
       uint64_t at = kIndexHeaderSize + g.idx_count * kIndexEntrySize - idx.size();
       PP_RETURN_IF_ERROR(posix::pwrite_all(f.idx.get(), idx.data(), idx.size(), at, f.idx_path));

@@ -6,6 +6,8 @@
 // readers take no lock and see only committed logs.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <functional>
 #include <deque>
@@ -223,6 +225,7 @@ class Store {
   bool journal_grow_failed_ = false;  // the file system cannot reserve: pwrite only
   std::vector<std::unique_ptr<TopicFiles>> files_;  // by topic id, writer cache
   std::vector<char> scratch_;                       // a commit's records, reused (grown, never zeroed again)
+  std::vector<struct iovec> gather_;                // a commit's headers and large bodies, in order
   std::vector<std::unique_ptr<TopicReader>> readers_;
   friend class Txn;
 };

@@ -18,6 +18,21 @@ TEST_CASE("RecordRoundTrip") {
   CHECK(r.size == buf.size());
 }
 
+TEST_CASE("AHeaderEncodedApartFromItsBodyIsTheHeaderOfTheWholeRecord") {
+  // A writer that hands large bodies to pwritev encodes their headers alone: the bytes
+  // must be the ones encode_record writes, at every XXH3 size class.
+  for (size_t len : {0, 1, 16, 17, 100, 128, 129, 208, 209, 240, 241, 1024, 5000, 70000}) {
+    std::string body(len, 'x');
+    for (size_t i = 0; i < len; ++i) body[i] = static_cast<char>('a' + i * 7 % 26);
+    std::string whole;
+    append_record(whole, 42, 1518951480106, body);
+    char hdr[kRecordHeaderSize];
+    encode_record_header(hdr, 42, 1518951480106, body);
+    CAPTURE(len);
+    CHECK(std::string(hdr, sizeof hdr) == whole.substr(0, kRecordHeaderSize));
+  }
+}
+
 #include "pipeproc/types.h"
 
 TEST_CASE("IdFormatterCarriesAcrossDigits") {

@@ -91,6 +91,8 @@ mkdir -p "$P/hf" "$P/logs" "$P/bin" "$CACHE"
 
 # Work on a copy of the tools (a rebuild during the run must not swap binaries under us).
 for t in "${TOOLS[@]}"; do cp -p "$PP_BIN/$t" "$P/bin/$t"; done
+# and the helpers pp-commit (stdin) and pp-ack --commit run from ../libexec
+[ ! -d "$PP_BIN/../libexec" ] || cp -a "$PP_BIN/../libexec" "$P/libexec"
 CXX=${CXX:-g++}
 compile_bench() {  # SOURCE OUT: the command the brief gives for bench programs not yet in CMake
     "$CXX" -O2 -std=c++20 -I"$SCRIPT_DIR/../include" "$1" \
@@ -482,7 +484,7 @@ rm -rf "$WK"
 SEEK_DIR=$CACHE/seek-$N_SEEK
 SEEK_ST=$SEEK_DIR/store
 SEEK_MARK=$SEEK_DIR/complete
-SEEK_KEY="n=$N_SEEK version=$PP_VERSION pp-commit=$(sha256sum "$B/pp-commit" | cut -c1-16)"
+SEEK_KEY="n=$N_SEEK version=$PP_VERSION pp-commit=$(cat "$B/pp-commit" "$B/../libexec/pipeproc/pp-commit-json" | sha256sum | cut -c1-16)"
 MID=$((N_SEEK / 2))
 N90=$((N_SEEK / 10 * 9))
 KEPT=$((N_SEEK - N90))

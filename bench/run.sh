@@ -93,12 +93,15 @@ mkdir -p "$RUN/hf" "$RUN/logs" "$DATA" "$CACHE"
 PP_SRC=$PP_BIN
 mkdir -p "$RUN/bin"
 for t in pp-commit pp-range pp-length; do cp -p "$PP_SRC/$t" "$RUN/bin/$t"; done
+# pp-commit runs its helper from ../libexec for stdin (bin/pp-commit itself takes arguments).
+[ -d "$PP_SRC/../libexec" ] || die "$PP_SRC/../libexec missing (pp-commit's helper)"
+cp -a "$PP_SRC/../libexec" "$RUN/libexec"
 # and of what bench/procs.sh needs (it checks them itself; it compiles a missing bench_*)
 for t in pp-proc pp-ack pp-procs pp-gc bench_claim_ack bench_wake_latency; do
     [ ! -x "$PP_SRC/$t" ] || cp -p "$PP_SRC/$t" "$RUN/bin/$t"
 done
 PP_BIN=$RUN/bin
-PP_SUMS=$(cd "$PP_BIN" && for t in pp-commit pp-range pp-length; do printf '%s:%s ' "$t" "$(sha256sum "$t" | cut -c1-10)"; done)
+PP_SUMS=$(cd "$PP_BIN" && for t in pp-commit ../libexec/pipeproc/pp-commit-json pp-range pp-length; do printf '%s:%s ' "${t##*/}" "$(sha256sum "$t" | cut -c1-10)"; done)
 RAW=$RUN/raw.tsv           # key, label, runs, best, median, worst, stddev, note
 RES=$RUN/results.tsv       # label, value, target, verdict, detail
 : >"$RAW"; : >"$RES"
@@ -432,7 +435,7 @@ rm -rf "$RST"
 SEEK_DIR=$CACHE/seek-$N_SEEK
 SEEK_ST=$SEEK_DIR/store
 SEEK_MARK=$SEEK_DIR/complete
-SEEK_KEY="n=$N_SEEK version=$PP_VERSION pp-commit=$(sha256sum "$PP_BIN/pp-commit" | cut -c1-16)"
+SEEK_KEY="n=$N_SEEK version=$PP_VERSION pp-commit=$(cat "$PP_BIN/pp-commit" "$PP_BIN/../libexec/pipeproc/pp-commit-json" | sha256sum | cut -c1-16)"
 MID=$((N_SEEK / 2))
 MID_SMALL=$((N_SEEK_SMALL / 2))
 

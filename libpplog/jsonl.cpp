@@ -118,60 +118,6 @@ Result<bool> LineReader::next(std::vector<Line>& lines) {
   return true;
 }
 
-// JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-bool is_json_number(std::string_view s) {
-  size_t i = 0;
-  auto digits = [&] {
-    size_t from = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    return i > from;
-  };
-  if (i < s.size() && s[i] == '-') ++i;
-  if (i < s.size() && s[i] == '0') {
-    ++i;
-  } else if (!digits()) {
-    return false;
-  }
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    if (!digits()) return false;
-  }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    if (!digits()) return false;
-  }
-  return i == s.size();
-}
-
-namespace {
-// A copy of text with every number token that follows JSON's grammar replaced by a 0 of
-// the same width: what is left for the DOM parser to check is everything but the size of
-// numbers (the DOM parser refuses numbers beyond 64-bit integers and doubles; JSON allows them).
-std::string neutralise_numbers(std::string_view text) {
-  std::string out(text);
-  for (size_t i = 0; i < out.size();) {
-    char c = out[i];
-    if (c == '"') {
-      for (++i; i < out.size() && out[i] != '"'; ++i)
-        if (out[i] == '\\') ++i;
-      ++i;
-    } else if (c == '-' || (c >= '0' && c <= '9')) {
-      size_t j = i;
-      while (j < out.size() && (std::strchr("0123456789+-.eE", out[j]) != nullptr)) ++j;
-      if (is_json_number(std::string_view(out).substr(i, j - i))) {
-        out[i] = '0';
-        for (size_t k = i + 1; k < j; ++k) out[k] = ' ';
-      }
-      i = j;
-    } else {
-      ++i;
-    }
-  }
-  return out;
-}
-}  // namespace
-
 struct JsonValidator::Impl {
   simdjson::dom::parser many;
   simdjson::dom::parser one;

@@ -3,7 +3,7 @@
 # Used by `make demo` and `make test`; safe to run again.
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config libcli11-dev libfmt-dev libxxhash-dev libboost-dev doctest-dev
-      libsimdjson-dev scdoc bats python3 dpkg-dev file jq clang libclang-rt-14-dev)
+      libsimdjson-dev rapidjson-dev scdoc bats python3 dpkg-dev file jq clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -225,6 +225,23 @@ std::string json_quote(std::string_view s) {
   return o;
 }
 
+void collect_arg_bodies(std::vector<std::string>& args, size_t max_body, const BodyCheck& check, Inputs& out) {
+  out.entries.resize(args.size());
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string& b = out.arena.emplace_back(std::move(args[i]));
+    while (!b.empty() && std::isspace(static_cast<unsigned char>(b.back()))) b.pop_back();
+    size_t lead = 0;
+    while (lead < b.size() && std::isspace(static_cast<unsigned char>(b[lead]))) ++lead;
+    b.erase(0, lead);
+    if (b.size() > max_body)
+      fail(Status(pipeproc::Code::record_too_large, "argument " + std::to_string(i + 1) + ": body of " +
+                                                        std::to_string(b.size()) + " bytes is over the limit of " +
+                                                        std::to_string(max_body)));
+    Status st = check(b, &out.entries[i]);
+    if (!st.ok()) fail(Status(st.code(), "argument " + std::to_string(i + 1) + ": " + st.message()));
+  }
+}
+
 std::string self_dir() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);

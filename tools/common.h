@@ -3,6 +3,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,6 +36,16 @@ void parse(CLI::App& app, int argc, char** argv);
 std::string store_dir(const StoreArgs& a);
 // Opens the selected store (exits with the contract's code on failure).
 std::unique_ptr<pipeproc::Store> open_store(const StoreArgs& a, pipeproc::Store::Mode mode);
+
+// Bodies given as arguments, into entries: each trimmed of blanks at both ends, at most
+// max_body bytes, and passed to check, which fills in its entry. Exits with the contract's
+// error, naming the argument, at the first bad one, before anything is written.
+struct Inputs {
+  std::vector<pipeproc::Entry> entries;
+  std::deque<std::string> arena;  // what the entries point into
+};
+using BodyCheck = std::function<Status(std::string_view, pipeproc::Entry*)>;
+void collect_arg_bodies(std::vector<std::string>& args, size_t max_body, const BodyCheck& check, Inputs& out);
 
 // Prints "pp-TOOL: error: CODE: message" and exits with the code's exit status.
 [[noreturn]] void fail(const Status& st);

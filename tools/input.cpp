@@ -3,7 +3,6 @@
 
 #include <unistd.h>
 
-#include <cctype>
 
 namespace pptool {
 
@@ -11,20 +10,7 @@ using namespace pipeproc;
 
 void collect_inputs(EntryBuilder& builder, std::vector<std::string>& args, size_t max_body, Inputs& out) {
   if (!args.empty()) {
-    out.entries.resize(args.size());
-    for (size_t i = 0; i < args.size(); ++i) {
-      std::string& b = out.arena.emplace_back(std::move(args[i]));
-      while (!b.empty() && std::isspace(static_cast<unsigned char>(b.back()))) b.pop_back();
-      size_t lead = 0;
-      while (lead < b.size() && std::isspace(static_cast<unsigned char>(b[lead]))) ++lead;
-      b.erase(0, lead);
-      if (b.size() > max_body)
-        fail(Status(Code::record_too_large, "argument " + std::to_string(i + 1) + ": body of " +
-                                                std::to_string(b.size()) + " bytes is over the limit of " +
-                                                std::to_string(max_body)));
-      Status st = builder.check_one(b, &out.entries[i]);
-      if (!st.ok()) fail(Status(st.code(), "argument " + std::to_string(i + 1) + ": " + st.message()));
-    }
+    collect_arg_bodies(args, max_body, [&](std::string_view b, Entry* e) { return builder.check_one(b, e); }, out);
     return;
   }
   note_terminal_input();

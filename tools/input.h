@@ -70,10 +70,6 @@ class EntryBuilder {
 
 // Every input as one batch: the arguments if any, else all of stdin. Exits with the
 // contract's error (naming the argument or line) on the first bad one; nothing is written.
-struct Inputs {
-  std::vector<Entry> entries;
-  std::deque<std::string> arena;  // what the entries point into
-};
 void collect_inputs(EntryBuilder& builder, std::vector<std::string>& args, size_t max_body, Inputs& out);
 
 // A note on stderr when stdin is a terminal, so an interactive user is not left waiting.

@@ -75,7 +75,16 @@ class JsonValidator {
 // valid; empty if absent.
 std::string_view raw_member(std::string_view object, std::string_view key);
 
+// The check of JsonValidator::validate_one (is text exactly one JSON value?), made
+// without simdjson (libpplog/json_check.cpp), for tools that are linked without it.
+Status check_json_value(std::string_view text);
+
 // True if s is exactly one JSON number (any size).
 bool is_json_number(std::string_view s);
+
+// A copy of text with every number token that follows JSON's grammar replaced by a 0 of
+// the same width: what is left for a parser to check is everything but the size of
+// numbers (parsers refuse numbers beyond 64-bit integers and doubles; JSON allows them).
+std::string neutralise_numbers(std::string_view text);
 
 }  // namespace pipeproc

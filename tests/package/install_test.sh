@@ -25,6 +25,10 @@ export PIPEPROC_LOCATION=$tmp/store0
 "$p/bin/pp-proc" t -n p >/dev/null
 "$p/bin/pp-ack" p --commit -t out '{"r":1}' >/dev/null || fail "installed pp-ack --commit failed"
 [[ $("$p/bin/pp-length" out) == 1 ]] || fail "installed pp-ack --commit committed nothing"
+# pp-commit runs its helper from there for stdin and envelopes.
+echo '{"s":1}' | "$p/bin/pp-commit" -q -t t || fail "installed pp-commit from stdin failed"
+"$p/bin/pp-commit" -q '{"topic":"t","body":2}' || fail "installed pp-commit of an envelope failed"
+[[ $("$p/bin/pp-length" t) == 3 ]] || fail "installed pp-commit committed too little"
 unset PIPEPROC_LOCATION
 
 # find_package(pipeproc)

@@ -259,6 +259,44 @@ $env" pp-range t --format body
     nothing_committed t
 }
 
+@test "bodies as arguments to -t are committed by bin/pp-commit alone; stdin and envelopes need its helper" {
+    # bin/pp-commit is linked without the JSON library; what it cannot parse itself runs
+    # libexec/pipeproc/pp-commit-json. A copy with no libexec beside it shows which is which.
+    mkdir -p "$BATS_TEST_TMPDIR/alone/bin"
+    cp "$PP_BIN/pp-commit" "$BATS_TEST_TMPDIR/alone/bin/"
+    local lone=$BATS_TEST_TMPDIR/alone/bin/pp-commit
+    run "$lone" -t t '{"a":1}' '[2,"x"]' 1e400
+    expect_eq 0 "$status" "exit status"
+    expect_eq 3 "$(pp-length t)" "logs committed from arguments"
+    must_fail 65 invalid_json "$lone" -t t '{"a":1}' '{"a":'
+    must_fail 2 invalid_name "$lone" -t 'no/slash' '{}'
+    echo '{"b":1}' >"$BATS_TEST_TMPDIR/in"
+    must_fail 74 io_error "$lone" -t t <"$BATS_TEST_TMPDIR/in"
+    must_fail 74 io_error "$lone" '{"topic":"t","body":1}'
+    expect_eq 3 "$(pp-length t)" "logs after the runs that needed the helper"
+    # The installed layout finds it.
+    echo '{"b":1}' | pp-commit -q -t t
+    pp-commit -q '{"topic":"t","body":1}'
+    expect_eq 5 "$(pp-length t)" "logs with the helper"
+}
+
+@test "arguments and stdin agree on the JSON edge cases" {
+    # Arguments are checked by RapidJSON in bin/pp-commit, stdin by simdjson in its helper.
+    local t ok=('1e400' '"\ud83d\ude00"' '-0' '[[[[]]]]' '"\u0000"' $'"\xe2\x82\xac"')
+    local bad=('"\udc00"' '"\ud800"' $'"\xed\xa0\x80"' $'"\xc0\x80"' '1.' '+1' '[1,]')
+    for t in "${ok[@]}"; do
+        pp-commit -q -t good "$t"
+        printf '%s\n' "$t" | pp-commit -q -t good
+    done
+    expect_eq $((2 * ${#ok[@]})) "$(pp-length good)" "valid edge cases committed both ways"
+    for t in "${bad[@]}"; do
+        must_fail 65 invalid_json pp-commit -t t "$t"
+        printf '%s\n' "$t" >"$BATS_TEST_TMPDIR/in"
+        must_fail 65 invalid_json pp-commit -t t <"$BATS_TEST_TMPDIR/in"
+    done
+    nothing_committed t
+}
+
 @test "malformed JSON of every sort is invalid_json" {
     local bad
     for bad in '{bad' '{"a":1' '{"a":1}}' '{"a":1} {"b":2}' '1 2' '[1,]' '{"a":1,}' "'x'" \

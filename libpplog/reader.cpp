@@ -335,6 +335,7 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
   from = std::max(from, head_->start);
   to = std::min(to, head_->end);
   uint64_t seq = from;
+  Segment* last = nullptr;  // the segment the scan ends in
   while (seq < to) {
     auto sg = segment_for(seq);
     if (!sg.ok()) {
@@ -350,6 +351,7 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       continue;
     }
     Segment& seg = **sg;
+    last = &seg;
     uint64_t limit;
     uint64_t next_base = UINT64_MAX;
     for (size_t i = 0; i + 1 < segs_.size(); ++i)
@@ -444,7 +446,11 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
       }
     }
   }
-  release_segments(nullptr);  // an idle reader (--follow) holds only the last segment
+  // Only the segment the scan ended in stays open (an idle reader holds one segment), with
+  // its window and index: the next scan (the next chunk of an export, the next claim)
+  // mostly starts there. Closing it too cost a chunked export of an old segment an open,
+  // its index blocks read again and a fresh window faulted in, per chunk.
+  release_segments(last);
   return {};
 }
 

@@ -5,6 +5,10 @@
 
 #include "record.h"
 
+// XXH3 as xxhash.h builds it for any x86-64 (SSE2), the reference for the library's own.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 using namespace pipeproc::format;
 
 TEST_CASE("RecordRoundTrip") {
@@ -30,6 +34,22 @@ TEST_CASE("AHeaderEncodedApartFromItsBodyIsTheHeaderOfTheWholeRecord") {
     encode_record_header(hdr, 42, 1518951480106, body);
     CAPTURE(len);
     CHECK(std::string(hdr, sizeof hdr) == whole.substr(0, kRecordHeaderSize));
+  }
+}
+
+TEST_CASE("TheChecksumIsPortableXXH3OnEveryPathTheCpuMayTake") {
+  // Long inputs may be hashed with AVX2 (chosen at run time): the value stored on disk
+  // must be the one any other build or CPU computes.
+  std::string data(70000, '\0');
+  uint64_t x = 88172645463325252ull;
+  for (char& c : data) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  for (size_t len : {0, 1, 24, 124, 240, 241, 255, 256, 1023, 1024, 1025, 4120, 65536, 69999}) {
+    CAPTURE(len);
+    CHECK(checksum(data.data(), len) == XXH3_64bits(data.data(), len));
+    CHECK(checksum(data.data() + 3, len) == XXH3_64bits(data.data() + 3, len));  // unaligned
   }
 }
 

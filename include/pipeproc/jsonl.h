@@ -14,6 +14,9 @@
 
 namespace pipeproc {
 
+// Bytes readable past the end of every line a LineReader hands out: simdjson reads ahead.
+inline constexpr size_t kLinePadding = 64;
+
 struct Line {
   std::string_view text;  // trimmed of blanks at both ends; never empty
   uint64_t number = 0;    // 1-based line number in the input

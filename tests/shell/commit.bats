@@ -259,8 +259,8 @@ $env" pp-range t --format body
     nothing_committed t
 }
 
-@test "bodies as arguments to -t are committed by bin/pp-commit alone; stdin and envelopes need its helper" {
-    # bin/pp-commit is linked without the JSON library; what it cannot parse itself runs
+@test "bin/pp-commit commits arguments and a small finished stdin alone; streams and envelopes need its helper" {
+    # bin/pp-commit is linked without the JSON library; what it does not take itself runs
     # libexec/pipeproc/pp-commit-json. A copy with no libexec beside it shows which is which.
     mkdir -p "$BATS_TEST_TMPDIR/alone/bin"
     cp "$PP_BIN/pp-commit" "$BATS_TEST_TMPDIR/alone/bin/"
@@ -270,29 +270,46 @@ $env" pp-range t --format body
     expect_eq 3 "$(pp-length t)" "logs committed from arguments"
     must_fail 65 invalid_json "$lone" -t t '{"a":1}' '{"a":'
     must_fail 2 invalid_name "$lone" -t 'no/slash' '{}'
-    echo '{"b":1}' >"$BATS_TEST_TMPDIR/in"
-    must_fail 74 io_error "$lone" -t t <"$BATS_TEST_TMPDIR/in"
+    # A small file, and a pipe whose writer is done: one batch, the stream's rules.
+    printf '{"b":1}\n\n  [3]  \n' >"$BATS_TEST_TMPDIR/small"
+    run "$lone" -t t <"$BATS_TEST_TMPDIR/small"
+    expect_eq 0 "$status" "exit status of a small stdin"
+    expect_eq 2 "${#lines[@]}" "ids printed for a small stdin"
+    printf '4\n{bad\n5\n' >"$BATS_TEST_TMPDIR/bad"
+    must_fail 65 invalid_json "$lone" -t t <"$BATS_TEST_TMPDIR/bad"
+    expect_eq 1 "$(printf '%s\n' "$output" | grep -c .)" "ids of the lines before the bad one"
+    [[ $stderr == *"line 2:"* ]] || pp_fail "the error names line 2: $stderr"
+    must_fail 65 invalid_json "$lone" -t t --atomic <"$BATS_TEST_TMPDIR/bad"
+    expect_eq 6 "$(pp-length t)" "logs after the small stdins"
+    # More than 64 KiB, a writer still writing, or envelopes: the helper's.
+    seq 20000 >"$BATS_TEST_TMPDIR/big"
+    must_fail 74 io_error "$lone" -t t <"$BATS_TEST_TMPDIR/big"
+    must_fail 74 io_error sh -c '{ echo 1; sleep 0.3; echo 2; } | "$0" -t t' "$lone"
     must_fail 74 io_error "$lone" '{"topic":"t","body":1}'
-    expect_eq 3 "$(pp-length t)" "logs after the runs that needed the helper"
+    expect_eq 6 "$(pp-length t)" "logs after the runs that needed the helper"
     # The installed layout finds it.
-    echo '{"b":1}' | pp-commit -q -t t
+    pp-commit -q -t t <"$BATS_TEST_TMPDIR/big"
     pp-commit -q '{"topic":"t","body":1}'
-    expect_eq 5 "$(pp-length t)" "logs with the helper"
+    expect_eq 20007 "$(pp-length t)" "logs with the helper"
 }
 
-@test "arguments and stdin agree on the JSON edge cases" {
-    # Arguments are checked by RapidJSON in bin/pp-commit, stdin by simdjson in its helper.
+@test "arguments, a small stdin and the helper's stream agree on the JSON edge cases" {
+    # Arguments and a small stdin are checked by RapidJSON in bin/pp-commit, streams by
+    # simdjson in the helper, run here directly.
+    local helper=$PP_BIN/../libexec/pipeproc/pp-commit-json
     local t ok=('1e400' '"\ud83d\ude00"' '-0' '[[[[]]]]' '"\u0000"' $'"\xe2\x82\xac"')
     local bad=('"\udc00"' '"\ud800"' $'"\xed\xa0\x80"' $'"\xc0\x80"' '1.' '+1' '[1,]')
     for t in "${ok[@]}"; do
         pp-commit -q -t good "$t"
         printf '%s\n' "$t" | pp-commit -q -t good
+        printf '%s\n' "$t" | "$helper" -q -t good
     done
-    expect_eq $((2 * ${#ok[@]})) "$(pp-length good)" "valid edge cases committed both ways"
+    expect_eq $((3 * ${#ok[@]})) "$(pp-length good)" "valid edge cases committed every way"
     for t in "${bad[@]}"; do
         must_fail 65 invalid_json pp-commit -t t "$t"
         printf '%s\n' "$t" >"$BATS_TEST_TMPDIR/in"
         must_fail 65 invalid_json pp-commit -t t <"$BATS_TEST_TMPDIR/in"
+        must_fail 65 invalid_json "$helper" -t t <"$BATS_TEST_TMPDIR/in"
     done
     nothing_committed t
 }

@@ -332,6 +332,11 @@ ingest() {  # NAME FILE RESP LINES
         "ingest-$name-redis" "ingest-$name-pp-nosync" best ">=" 5
     # the last row is extra information; mark it so
     sed -i '$ s/\t\(PASS\|FAIL\)\t/\tinfo(\1)\t/' "$RES"
+    # What any durable writer can reach against Redis (which does not fsync before it
+    # answers): the file system's own cat && sync of the same bytes. Information too.
+    verdict_ratio "ingest $name: cat+sync vs Redis XADD (x, a durable writer's ceiling)" \
+        "ingest-$name-redis" "ingest-$name-cat-sync" best ">=" 5
+    sed -i '$ s/\t\(PASS\|FAIL\)\t/\tinfo(\1)\t/' "$RES"
 }
 
 # ingest_round NAME FILE RESP LINES: each contender RUNS times (round HF_ROUND).

@@ -74,7 +74,6 @@ std::string neutralise_numbers(std::string_view text) {
   return out;
 }
 
-
 namespace {
 
 constexpr unsigned kMaxDepth = 1024;  // simdjson::DEFAULT_MAX_DEPTH
@@ -92,8 +91,13 @@ struct Checker : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Checker> {
     return false;
   }
   bool Default() { return value(); }
-  bool StartObject() { return value() && ++depth; }
-  bool StartArray() { return value() && ++depth; }
+  bool open() {
+    if (!value()) return false;
+    ++depth;
+    return true;
+  }
+  bool StartObject() { return open(); }
+  bool StartArray() { return open(); }
   bool EndObject(rapidjson::SizeType) { return --depth, true; }
   bool EndArray(rapidjson::SizeType) { return --depth, true; }
   // A lone low surrogate (\uDC00-\uDFFF) comes out of RapidJSON 1.1 encoded as ED B0..BF:

@@ -37,13 +37,14 @@ std::string store_dir(const StoreArgs& a);
 // Opens the selected store (exits with the contract's code on failure).
 std::unique_ptr<pipeproc::Store> open_store(const StoreArgs& a, pipeproc::Store::Mode mode);
 
+// Logs to commit in one batch, with the bytes their entries point into.
+struct Inputs {
+  std::vector<pipeproc::Entry> entries;
+  std::deque<std::string> arena;
+};
 // Bodies given as arguments, into entries: each trimmed of blanks at both ends, at most
 // max_body bytes, and passed to check, which fills in its entry. Exits with the contract's
 // error, naming the argument, at the first bad one, before anything is written.
-struct Inputs {
-  std::vector<pipeproc::Entry> entries;
-  std::deque<std::string> arena;  // what the entries point into
-};
 using BodyCheck = std::function<Status(std::string_view, pipeproc::Entry*)>;
 void collect_arg_bodies(std::vector<std::string>& args, size_t max_body, const BodyCheck& check, Inputs& out);
 

@@ -3,7 +3,6 @@
 
 #include <unistd.h>
 
-
 namespace pptool {
 
 using namespace pipeproc;

@@ -15,8 +15,8 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <condition_variable>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
@@ -296,8 +296,7 @@ int main(int argc, char** argv) {
     commit_small_stdin(a, opts, sync);
     return 0;
   }
-#endif
-#ifdef PP_COMMIT_JSON
+#else
   pptool::EntryBuilder builder(topic_opt->count() > 0 ? a.topic : std::string());
 #endif
   pptool::Output out;

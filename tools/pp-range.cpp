@@ -1,6 +1,9 @@
 // pp-range: print a slice of a topic, optionally following it as it grows (CONTRACT.md).
 #include <malloc.h>
 #include <sys/mman.h>
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older glibc headers lack it
+#endif
 
 #include <algorithm>
 #include <condition_variable>
@@ -30,9 +33,6 @@ void populate(char* p, size_t n) {
   constexpr uintptr_t kPage = 4096;
   uintptr_t a = (reinterpret_cast<uintptr_t>(p) + kPage - 1) & ~(kPage - 1);
   uintptr_t b = (reinterpret_cast<uintptr_t>(p) + n) & ~(kPage - 1);
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
   if (b > a) (void)::madvise(reinterpret_cast<void*>(a), b - a, MADV_POPULATE_WRITE);
 }
 

@@ -20,7 +20,7 @@ repo=$(cd "$here/../.." && pwd)
 build=${FUZZ_BUILD:-$repo/build-fuzz}
 jobs=${FUZZ_JOBS:-2}
 cxx=${FUZZ_CXX:-clang++}
-all=(fuzz_jsonl fuzz_record fuzz_index fuzz_index_store fuzz_bound fuzz_journal_ops)
+all=(fuzz_jsonl fuzz_json_check fuzz_record fuzz_index fuzz_index_store fuzz_bound fuzz_journal_ops)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 case $secs in

@@ -3,7 +3,7 @@
 // grammar both checks share. Nothing here needs simdjson. Thread-safe: no shared state.
 //
 // It must give the same answer as the simdjson check on every input
-// (tests/unit/json_check_test.cpp compares the two):
+// (tests/unit/json_check_test.cpp and tests/fuzz/fuzz_json_check.cpp compare the two):
 // - numbers are checked by their grammar alone, whatever their size (RapidJSON hands them
 //   over as text; the simdjson check neutralises the ones its DOM cannot hold);
 // - strings are valid UTF-8, and a \u escape of a lone surrogate is refused;

@@ -242,6 +242,23 @@ void collect_arg_bodies(std::vector<std::string>& args, size_t max_body, const B
   }
 }
 
+Status collect_stdin_lines(size_t max_body, const LinesCheck& check, Inputs& out) {
+  pipeproc::LineReader reader(0, max_body);
+  std::vector<pipeproc::Line> lines;
+  std::vector<pipeproc::Entry> batch;
+  for (;;) {
+    auto more = reader.next(lines);
+    if (!more.ok()) return more.status();
+    if (!*more) return {};
+    Status err;
+    batch.clear();
+    size_t ok = check(lines, batch, &err);
+    for (const pipeproc::Entry& e : batch)  // copied: the reader reuses its buffer
+      out.entries.push_back(pipeproc::Entry{e.topic, out.arena.emplace_back(e.body)});
+    if (ok < lines.size()) return err;
+  }
+}
+
 std::string self_dir() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);

@@ -6,9 +6,11 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "pipeproc/jsonl.h"
 #include "pipeproc/status.h"
 #include "pipeproc/store.h"
 
@@ -47,6 +49,11 @@ struct Inputs {
 // error, naming the argument, at the first bad one, before anything is written.
 using BodyCheck = std::function<Status(std::string_view, pipeproc::Entry*)>;
 void collect_arg_bodies(std::vector<std::string>& args, size_t max_body, const BodyCheck& check, Inputs& out);
+// All of stdin as JSON lines, into entries: check turns each batch of lines into entries up
+// to its first bad line (returning how many are good, with the error in *err). Returns that
+// error, or a read error, with the entries of the lines before it in out.
+using LinesCheck = std::function<size_t(std::span<const pipeproc::Line>, std::vector<pipeproc::Entry>&, Status*)>;
+Status collect_stdin_lines(size_t max_body, const LinesCheck& check, Inputs& out);
 
 // Prints "pp-TOOL: error: CODE: message" and exits with the code's exit status.
 [[noreturn]] void fail(const Status& st);

@@ -13,23 +13,13 @@ void collect_inputs(EntryBuilder& builder, std::vector<std::string>& args, size_
     return;
   }
   note_terminal_input();
-  LineReader reader(0, max_body);
-  std::vector<Line> lines;
-  std::vector<Entry> batch;
-  for (;;) {
-    auto more = reader.next(lines);
-    if (!more.ok()) fail(more.status());
-    if (!*more) break;
-    Status err;
-    batch.clear();
-    size_t ok = builder.build(lines, batch, &err);
-    if (ok < lines.size()) fail(err);
-    for (const Entry& e : batch) {
-      // Copy: the reader reuses its buffer. Topics come from the builder (stable).
-      out.arena.emplace_back(e.body);
-      out.entries.push_back(Entry{e.topic, out.arena.back()});
-    }
-  }
+  // Topics come from the builder, which keeps them stable.
+  Status st = collect_stdin_lines(
+      max_body, [&](std::span<const Line> lines, std::vector<Entry>& batch, Status* err) {
+        return builder.build(lines, batch, err);
+      },
+      out);
+  if (!st.ok()) fail(st);
 }
 
 void note_terminal_input() {

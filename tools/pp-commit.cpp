@@ -225,26 +225,21 @@ bool stdin_small_and_complete() {
 // Commits such a stdin as the stream does its batch: the lines before the first bad one
 // (none of them with --atomic), their ids printed, then the bad line's error.
 void commit_small_stdin(const Args& a, const StoreOptions& opts, bool sync) {
-  LineReader reader(0, a.max_body);
-  std::vector<Line> lines;
   pptool::Inputs in;
-  Status err;
-  for (bool more = true; more && err.ok();) {
-    auto next = reader.next(lines);
-    if (!next.ok()) {
-      err = next.status();
-      break;
-    }
-    more = *next;
-    for (const Line& l : lines) {
-      Status st = check_json_value(l.text);
-      if (!st.ok()) {
-        err = Status(st.code(), "line " + std::to_string(l.number) + ": " + st.message());
-        break;
-      }
-      in.entries.push_back(Entry{a.topic, in.arena.emplace_back(l.text)});
-    }
-  }
+  Status err = pptool::collect_stdin_lines(
+      a.max_body,
+      [&](std::span<const Line> lines, std::vector<Entry>& batch, Status* bad) {
+        for (size_t i = 0; i < lines.size(); ++i) {
+          Status st = check_json_value(lines[i].text);
+          if (!st.ok()) {
+            *bad = Status(st.code(), "line " + std::to_string(lines[i].number) + ": " + st.message());
+            return i;
+          }
+          batch.push_back(Entry{a.topic, lines[i].text});
+        }
+        return lines.size();
+      },
+      in);
   if (a.atomic && !err.ok()) pptool::fail(err);
   if (!in.entries.empty()) {
     auto store = pipeproc::Store::open(pptool::store_dir(a.store), Store::Mode::write, opts);

@@ -26,6 +26,7 @@
 #include "pipeproc/jsonl.h"
 #ifdef PP_COMMIT_JSON
 #include "input.h"
+#include "thread.h"
 #endif
 
 using namespace pipeproc;
@@ -175,7 +176,7 @@ class BackgroundFlush {
     ids_.clear();
     std::swap(ids_, ids);
     done_.store(false, std::memory_order_relaxed);
-    thread_ = std::thread([this, f = std::move(f)]() mutable {
+    thread_ = pptool::Thread([this, f = std::move(f)]() mutable {
       status_ = f.run();
       done_.store(true, std::memory_order_release);
     });
@@ -188,7 +189,7 @@ class BackgroundFlush {
   }
 
  private:
-  std::thread thread_;
+  pptool::Thread thread_;
   std::atomic<bool> done_{false};
   Status status_;
   IdRuns ids_;
@@ -345,7 +346,7 @@ int main(int argc, char** argv) {
   }
   BatchQueue queue(one_topic, pinned);
   pptool::EntryBuilder tail_builder(one_topic ? a.topic : std::string());
-  std::thread producer([&] {
+  pptool::Thread producer([&] {
     std::vector<Line> blines;
     for (;;) {
       Batch b = queue.spare();

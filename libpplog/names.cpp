@@ -19,7 +19,7 @@ void IdFormatter::append(std::string& out, LogId id) {
   out.append(buf, static_cast<size_t>(write(buf, id) - buf));
 }
 
-char* IdFormatter::write(char* out, LogId id) {
+char* IdFormatter::write_any(char* out, LogId id) {
   if (!have_ts_ || id.ts != ts_) {
     auto r = std::to_chars(prefix_, prefix_ + 20, id.ts);
     *r.ptr++ = '-';

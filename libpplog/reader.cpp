@@ -323,7 +323,12 @@ Result<uint64_t> TopicReader::offset_for(Segment& seg, uint64_t seq, bool check)
   return best;
 }
 
-Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn) {
+// The one forward scan, handing each log to sink.put(view) (false: stop). A sink may keep
+// the views it is given until sink.flush() (false: stop), which the scan calls before the
+// bytes they point into are read over, and before it returns: a sink that batches sees
+// every log before an error, as one that does not.
+template <class Sink>
+Status TopicReader::scan_with(uint64_t from, uint64_t to, Sink& sink) {
   // A window is a copy of committed bytes, which only a repair that cuts a topic rewrites
   // (new logs then take the cut sequences). Such a repair starts a new journal: windows
   // read under an older one are read again.
@@ -336,6 +341,8 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
   to = std::min(to, head_->end);
   uint64_t seq = from;
   Segment* last = nullptr;  // the segment the scan ends in
+  // An error (or a stop) inside a window: the logs before it go to the sink first.
+  auto stop_with = [&](Status st) { return sink.flush() ? st : Status(); };
   while (seq < to) {
     auto sg = segment_for(seq);
     if (!sg.ok()) {
@@ -386,8 +393,8 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
     // The file ends before the committed end (cut by hand, or a disk that lost its tail):
     // the logs before the cut are handed out, then the cut is an error.
     auto cut_short = [&] {
-      return Status(Code::corrupt_record, seg.path + ": ends at byte " + std::to_string(seg.win.end()) +
-                                              ", before the committed end " + std::to_string(limit));
+      return stop_with(Status(Code::corrupt_record, seg.path + ": ends at byte " + std::to_string(seg.win.end()) +
+                                              ", before the committed end " + std::to_string(limit)));
     };
     while (seq < to && seq < next_base) {
       if (pos >= limit)
@@ -415,12 +422,13 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
         if (d == DecodeResult::truncated) {
           if (file_ends) return cut_short();
           if (win_end >= limit)
-            return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));
+            return stop_with(Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos)));
           if (at == 0) {
+            // (Nothing of this window was handed to the sink: it holds no view into it.)
             // One record larger than the window: read exactly what it needs.
             uint64_t need = kRecordHeaderSize + (data.size() >= 12 ? get_u32(data.data() + 8) : 0);
             if (pos + need > limit)
-              return Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos));
+              return stop_with(Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos)));
             PP_RETURN_IF_ERROR(seg.win.load(seg.fd.get(), seg.path, pos, need));
             if (seg.win.end() < pos + need) return cut_short();
             data = std::string_view(seg.win.at(pos), need);
@@ -430,20 +438,21 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
           break;  // the next window starts at pos
         }
         if (d == DecodeResult::corrupt || (expect != UINT64_MAX && rec.seq != expect))
-          return Status(Code::corrupt_record, seg.path + ": bad record at byte " + std::to_string(pos) +
-                                                  (d == DecodeResult::corrupt ? " (checksum mismatch)" : " (out of order)"));
+          return stop_with(Status(Code::corrupt_record, seg.path + ": bad record at byte " + std::to_string(pos) +
+                                                            (d == DecodeResult::corrupt ? " (checksum mismatch)" : " (out of order)")));
         at += rec.size;
         pos += rec.size;
         expect = rec.seq + 1;
         if (rec.seq < seq) continue;  // before the start, after an index entry
         if (rec.seq != seq)
-          return Status(Code::corrupt_record, seg.path + ": sequence " + std::to_string(seq) + " missing at byte " +
-                                                  std::to_string(pos - rec.size));
+          return stop_with(Status(Code::corrupt_record, seg.path + ": sequence " + std::to_string(seq) + " missing at byte " +
+                                                            std::to_string(pos - rec.size)));
         ++seq;
         seg.hint_seq = seq;
         seg.hint_off = pos;
-        if (!fn(LogView{LogId{rec.ts, rec.seq}, rec.body})) return {};
+        if (!sink.put(LogView{LogId{rec.ts, rec.seq}, rec.body})) return stop_with({});
       }
+      if (!sink.flush()) return {};  // before the window is read over
     }
   }
   // Only the segment the scan ended in stays open (an idle reader holds one segment), with
@@ -452,6 +461,37 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
   // its index blocks read again and a fresh window faulted in, per chunk.
   release_segments(last);
   return {};
+}
+
+Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn) {
+  struct EachLog {
+    const std::function<bool(const LogView&)>& fn;
+    bool put(const LogView& v) { return fn(v); }
+    bool flush() { return true; }
+  } sink{fn};
+  return scan_with(from, to, sink);
+}
+
+Status TopicReader::scan_batches(uint64_t from, uint64_t to,
+                                 const std::function<bool(std::span<const LogView>)>& fn) {
+  struct Batches {
+    const std::function<bool(std::span<const LogView>)>& fn;
+    std::vector<LogView>& views;
+    bool put(const LogView& v) {
+      views.push_back(v);
+      return true;
+    }
+    bool flush() {
+      if (views.empty()) return true;
+      bool go = fn(views);
+      views.clear();
+      return go;
+    }
+  } sink{fn, batch_};
+  batch_.clear();
+  Status st = scan_with(from, to, sink);
+  batch_.clear();
+  return st;
 }
 
 Status TopicReader::scan_reverse(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn) {

@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "pipeproc/range.h"
+#include "thread.h"
 
 using namespace pipeproc;
 
@@ -75,28 +76,32 @@ struct Chunk {
 
 void format_chunk(TopicReader& reader, uint64_t a, uint64_t b, pptool::Format fmt, Chunk& c) {
   IdFormatter ids;
-  c.status = reader.scan(a, b, [&](const LogView& v) {
-    char* p = c.text.room(v.body.size() + IdFormatter::kMaxLen + 24);
-    switch (fmt) {
-      case pptool::Format::log:
-        p = put(p, R"({"id":")");
-        p = ids.write(p, v.id);
-        p = put(p, R"(","body":)");
-        p = put(p, v.body);
-        p = put(p, "}\n");
-        break;
-      case pptool::Format::body:
-        p = put(p, v.body);
-        *p++ = '\n';
-        break;
-      case pptool::Format::id:
-        p = ids.write(p, v.id);
-        *p++ = '\n';
-        break;
+  c.status = reader.scan_batches(a, b, [&](std::span<const LogView> batch) {
+    size_t room = 0;
+    for (const LogView& v : batch) room += v.body.size() + IdFormatter::kMaxLen + 24;
+    char* p = c.text.room(room);
+    for (const LogView& v : batch) {
+      switch (fmt) {
+        case pptool::Format::log:
+          p = put(p, R"({"id":")");
+          p = ids.write(p, v.id);
+          p = put(p, R"(","body":)");
+          p = put(p, v.body);
+          p = put(p, "}\n");
+          break;
+        case pptool::Format::body:
+          p = put(p, v.body);
+          *p++ = '\n';
+          break;
+        case pptool::Format::id:
+          p = ids.write(p, v.id);
+          *p++ = '\n';
+          break;
+      }
+      c.bytes += v.body.size();
     }
     c.text.done(p);
-    ++c.logs;
-    c.bytes += v.body.size();
+    c.logs += batch.size();
     return true;
   });
 }
@@ -120,7 +125,15 @@ void export_parallel(Store& store, TopicReader& own, const std::string& topic, u
   unsigned waiting = 0;
   bool writing = false, stop = false;
   Status failed;
-  auto work = [&](TopicReader& reader) {
+  auto work = [&](TopicReader& reader, bool fresh) {
+    // A fresh reader opens its segment and index, and a text buffer is faulted in, before
+    // the thread claims a chunk: claimed first, that setup held back the chunks after it.
+    Text warm;
+    if (fresh) {
+      Status st = reader.scan(from, from + 1, [](const LogView&) { return false; });
+      (void)st;  // an error shows again in the chunk that meets it
+      warm.reserve(kChunkBytes + kChunkBytes / 4);
+    }
     std::unique_lock lk(mu);
     for (;;) {
       ++waiting;
@@ -129,7 +142,10 @@ void export_parallel(Store& store, TopicReader& own, const std::string& topic, u
       if (stop || next_seq >= to) return;
       Chunk c;
       uint64_t k = next_chunk++, a = next_seq, b = next_seq = std::min(to, next_seq + per_chunk);
-      if (!spare.empty()) {
+      if (fresh) {
+        c.text = std::move(warm);
+        fresh = false;
+      } else if (!spare.empty()) {
         c.text = std::move(spare.back());
         spare.pop_back();
         c.text.clear();
@@ -168,15 +184,15 @@ void export_parallel(Store& store, TopicReader& own, const std::string& topic, u
   ::mallopt(M_ARENA_MAX, 2);
   ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
-  std::vector<std::thread> helpers;
+  std::vector<pptool::Thread> helpers;
   std::vector<std::unique_ptr<TopicReader>> readers;
   for (unsigned i = 1; i < threads; ++i) {
     auto r = store.reader(topic);
     if (!r.ok()) pptool::fail(r.status());
     readers.push_back(std::move(r).value());
   }
-  for (auto& r : readers) helpers.emplace_back([&work, &r] { work(*r); });
-  work(own);
+  for (auto& r : readers) helpers.emplace_back([&work, &r] { work(*r, true); });
+  work(own, false);
   for (auto& t : helpers) t.join();
   out.flush();
   if (!failed.ok()) pptool::fail(failed);

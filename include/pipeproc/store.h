@@ -250,6 +250,10 @@ class TopicReader {
   // Calls fn for each log in [from, to) oldest first (to clamped to end()); fn returns
   // false to stop early.
   Status scan(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn);
+  // Same, with the logs in batches (those of one read of the segment, a few hundred KiB):
+  // one call per batch instead of one per log, for loops that do little per log. The views
+  // are valid until fn returns.
+  Status scan_batches(uint64_t from, uint64_t to, const std::function<bool(std::span<const LogView>)>& fn);
   // Same, newest first over [from, to).
   Status scan_reverse(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn);
 
@@ -261,6 +265,8 @@ class TopicReader {
   static bool hint_holds(const Segment& seg, uint64_t limit);
   Status read_index(Segment& seg);
   void release_segments(Segment* keep);
+  template <class Sink>
+  Status scan_with(uint64_t from, uint64_t to, Sink& sink);
 
   Store& store_;
   std::string name_;
@@ -269,6 +275,7 @@ class TopicReader {
   std::vector<std::unique_ptr<Segment>> segs_;
   uint64_t segs_for_base_ = UINT64_MAX;  // seg_base the list was loaded for
   uint64_t windows_gen_ = 0;             // journal generation the segments' windows were read in
+  std::vector<LogView> batch_;           // scan_batches' views, reused
 };
 
 }  // namespace pipeproc

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,12 +35,28 @@ class IdFormatter {
  public:
   static constexpr size_t kMaxLen = 41;  // 20 digits, '-', 20 digits
   void append(std::string& out, LogId id);
-  // Writes the id at out (room for kMaxLen bytes); returns the end of what it wrote.
-  char* write(char* out, LogId id);
+  // Writes the id at out (room for kMaxLen bytes); returns the end of what it wrote. The
+  // usual case (the next sequence, same timestamp, last digit not a 9) is inline: in a
+  // batch export the call itself was a tenth of the time.
+  char* write(char* out, LogId id) {
+    if (ndigits_ != 0 && id.seq == seq_ + 1 && id.ts == ts_) {
+      const unsigned top = 8 * (ndigits_ - 1);  // the lowest digit's byte
+      if (((digits_ >> top) & 0xff) != '9') {
+        digits_ += uint64_t{1} << top;
+        seq_ = id.seq;
+        std::memcpy(out, prefix_, kPrefixCopy);
+        char* d = out + prefix_len_;
+        std::memcpy(d, &digits_, 8);
+        return d + ndigits_;
+      }
+    }
+    return write_any(out, id);
+  }
   // Appends each id and a newline: the ids a commit printed, at memory speed.
   void append_lines(std::string& out, std::span<const LogId> ids);
 
  private:
+  char* write_any(char* out, LogId id);
   static constexpr size_t kPrefixCopy = 24;  // covers 20 digits and '-'
   char prefix_[kPrefixCopy] = {};            // "TS-" of the last timestamp
   size_t prefix_len_ = 0;

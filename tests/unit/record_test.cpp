@@ -80,6 +80,13 @@ TEST_CASE("IdFormatterCarriesAcrossDigits") {
   f.append(out, {1002, 0});  // back to one digit
   f.append(out, {1002, 1});
   CHECK(out == "1002-01002-1");
+  out.clear();
+  f.append(out, {1003, 2});  // the next sequence under a new timestamp
+  f.append(out, {1003, 3});
+  CHECK(out == "1003-21003-3");
+  out.clear();
+  f.append(out, {1003, 3});  // the same sequence again is not counted up
+  CHECK(out == "1003-3");
 }
 
 TEST_CASE("IdFormatterAppendLinesWritesEveryIdOnItsOwnLine") {

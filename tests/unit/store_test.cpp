@@ -736,3 +736,63 @@ TEST_CASE("AfterARepairCutNoCarriedBytesComeBackOverTheLogsThatReplacedThem") {
   REQUIRE(logs.size() == 2);
   CHECK(logs[1].second == new_body);
 }
+
+TEST_CASE("AScanInBatchesHandsOutWhatAScanDoesAndTheLogsBeforeAnError") {
+  // Bodies of 0-4 KiB over small segments: batches end at windows (256 KiB), at records
+  // crossing them and at segment ends; a record larger than a window is read on its own.
+  TempDir dir;
+  FixedClock clock(1000);
+  StoreOptions o;
+  o.segment_bytes = 1u << 20;
+  auto s = open_store(dir.path, o);
+  std::vector<std::string> bodies;
+  for (uint64_t i = 0; i < 3000; ++i) bodies.push_back("\"" + std::string((i * 37) % 4096, 'a' + i % 26) + "\"");
+  bodies[1500] = "\"" + std::string(300u << 10, 'z') + "\"";  // larger than a window
+  std::vector<Entry> entries;
+  for (const auto& b : bodies) entries.push_back({"t", b});
+  REQUIRE(s->commit(entries, false, nullptr).ok());
+  auto want = all_logs(*s, "t");
+  REQUIRE(want.size() == bodies.size());
+
+  auto r = s->reader("t");
+  REQUIRE(r.ok());
+  auto batched = [&](uint64_t from, uint64_t to, size_t stop_after_batches, Status* st) {
+    std::vector<std::pair<uint64_t, std::string>> got;
+    size_t calls = 0;
+    *st = (*r)->scan_batches(from, to, [&](std::span<const LogView> batch) {
+      CHECK(!batch.empty());
+      for (const LogView& v : batch) got.emplace_back(v.id.seq, std::string(v.body));
+      return ++calls < stop_after_batches;
+    });
+    return got;
+  };
+  Status st;
+  CHECK(batched(0, UINT64_MAX, SIZE_MAX, &st) == want);
+  CHECK(st.ok());
+  auto part = batched(777, 2222, SIZE_MAX, &st);
+  CHECK(st.ok());
+  CHECK(part == std::vector<std::pair<uint64_t, std::string>>(want.begin() + 777, want.begin() + 2222));
+  // Stopping after one batch: a prefix, and more than one log of it.
+  auto first = batched(0, UINT64_MAX, 1, &st);
+  CHECK(st.ok());
+  CHECK(first.size() > 1);
+  CHECK(first.size() < want.size());
+  CHECK(first == std::vector<std::pair<uint64_t, std::string>>(want.begin(), want.begin() + first.size()));
+
+  // A damaged log in the middle of a window: every log before it comes out, then the error.
+  const std::string seg = dir / "topics/t/00000000000000000000.log";
+  std::string data = read_file(seg);
+  auto at = data.find(bodies[40]);
+  REQUIRE(at != std::string::npos);
+  flip_byte(seg, at + 3);
+  auto r2 = s->reader("t");
+  REQUIRE(r2.ok());
+  std::vector<uint64_t> seen;
+  st = (*r2)->scan_batches(0, UINT64_MAX, [&](std::span<const LogView> batch) {
+    for (const LogView& v : batch) seen.push_back(v.id.seq);
+    return true;
+  });
+  CHECK(st.code() == Code::corrupt_record);
+  REQUIRE(seen.size() == 40);
+  for (uint64_t i = 0; i < 40; ++i) CHECK(seen[i] == i);
+}

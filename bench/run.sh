@@ -513,6 +513,17 @@ n=$(stat_of one-true median)
         function ms(x) { return (x == "NA") ? "n/a" : sprintf("%.3f ms", x * 1000) }
         BEGIN { printf "medians: pp-commit %s, pp-commit --no-sync %s, redis-cli %s", ms(p), ms(s), ms(r) }')"
 redis_stop
+# How soon a helper thread first runs while its starter is busy (pp-range's export and
+# pp-commit's reading thread start theirs with pptool::Thread; see docs/design.md).
+if [ -x "$PP_BIN/bench_thread_start" ]; then
+    if ts=$("$PP_BIN/bench_thread_start" 20 2>"$RUN/logs/thread-start.err"); then
+        kv() { printf '%s\n' "$ts" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+        info_row "thread start while the starter is busy: std::thread / pptool::Thread (median)" \
+            "$(kv std_median_us) / $(kv pp_median_us) us" "max $(kv std_max_us) / $(kv pp_max_us) us over $(kv n) starts, $(kv cpus) CPUs"
+    else
+        warn "bench_thread_start failed: $(head -c 300 "$RUN/logs/thread-start.err")"
+    fi
+fi
 
 # ---------------------------------------------------------------------------- 6. peak RSS
 RSS_ST=$RUN/rss

@@ -97,7 +97,7 @@ for t in pp-commit pp-range pp-length; do cp -p "$PP_SRC/$t" "$RUN/bin/$t"; done
 [ -d "$PP_SRC/../libexec" ] || die "$PP_SRC/../libexec missing (pp-commit's helper)"
 cp -a "$PP_SRC/../libexec" "$RUN/libexec"
 # and of what bench/procs.sh needs (it checks them itself; it compiles a missing bench_*)
-for t in pp-proc pp-ack pp-procs pp-gc bench_claim_ack bench_wake_latency; do
+for t in pp-proc pp-ack pp-procs pp-gc bench_claim_ack bench_wake_latency bench_thread_start; do
     [ ! -x "$PP_SRC/$t" ] || cp -p "$PP_SRC/$t" "$RUN/bin/$t"
 done
 PP_BIN=$RUN/bin

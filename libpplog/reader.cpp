@@ -394,7 +394,7 @@ Status TopicReader::scan_with(uint64_t from, uint64_t to, Sink& sink) {
     // the logs before the cut are handed out, then the cut is an error.
     auto cut_short = [&] {
       return stop_with(Status(Code::corrupt_record, seg.path + ": ends at byte " + std::to_string(seg.win.end()) +
-                                              ", before the committed end " + std::to_string(limit)));
+                                                        ", before the committed end " + std::to_string(limit)));
     };
     while (seq < to && seq < next_base) {
       if (pos >= limit)
@@ -422,13 +422,15 @@ Status TopicReader::scan_with(uint64_t from, uint64_t to, Sink& sink) {
         if (d == DecodeResult::truncated) {
           if (file_ends) return cut_short();
           if (win_end >= limit)
-            return stop_with(Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos)));
+            return stop_with(
+                Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos)));
           if (at == 0) {
             // (Nothing of this window was handed to the sink: it holds no view into it.)
             // One record larger than the window: read exactly what it needs.
             uint64_t need = kRecordHeaderSize + (data.size() >= 12 ? get_u32(data.data() + 8) : 0);
             if (pos + need > limit)
-              return stop_with(Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos)));
+              return stop_with(
+                  Status(Code::corrupt_record, seg.path + ": record cut short at byte " + std::to_string(pos)));
             PP_RETURN_IF_ERROR(seg.win.load(seg.fd.get(), seg.path, pos, need));
             if (seg.win.end() < pos + need) return cut_short();
             data = std::string_view(seg.win.at(pos), need);
@@ -438,15 +440,16 @@ Status TopicReader::scan_with(uint64_t from, uint64_t to, Sink& sink) {
           break;  // the next window starts at pos
         }
         if (d == DecodeResult::corrupt || (expect != UINT64_MAX && rec.seq != expect))
-          return stop_with(Status(Code::corrupt_record, seg.path + ": bad record at byte " + std::to_string(pos) +
-                                                            (d == DecodeResult::corrupt ? " (checksum mismatch)" : " (out of order)")));
+          return stop_with(Status(Code::corrupt_record,
+                                  seg.path + ": bad record at byte " + std::to_string(pos) +
+                                      (d == DecodeResult::corrupt ? " (checksum mismatch)" : " (out of order)")));
         at += rec.size;
         pos += rec.size;
         expect = rec.seq + 1;
         if (rec.seq < seq) continue;  // before the start, after an index entry
         if (rec.seq != seq)
-          return stop_with(Status(Code::corrupt_record, seg.path + ": sequence " + std::to_string(seq) + " missing at byte " +
-                                                            std::to_string(pos - rec.size)));
+          return stop_with(Status(Code::corrupt_record, seg.path + ": sequence " + std::to_string(seq) +
+                                                            " missing at byte " + std::to_string(pos - rec.size)));
         ++seq;
         seg.hint_seq = seq;
         seg.hint_off = pos;
@@ -472,8 +475,7 @@ Status TopicReader::scan(uint64_t from, uint64_t to, const std::function<bool(co
   return scan_with(from, to, sink);
 }
 
-Status TopicReader::scan_batches(uint64_t from, uint64_t to,
-                                 const std::function<bool(std::span<const LogView>)>& fn) {
+Status TopicReader::scan_batches(uint64_t from, uint64_t to, const std::function<bool(std::span<const LogView>)>& fn) {
   struct Batches {
     const std::function<bool(std::span<const LogView>)>& fn;
     std::vector<LogView>& views;

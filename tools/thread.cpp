@@ -26,7 +26,8 @@ void Thread::start(std::unique_ptr<Task> task) {
   auto s = std::make_unique<Start>();
   s->task = std::move(task);
   pthread_attr_t attr;
-  if (int e = ::pthread_attr_init(&attr); e != 0) throw std::system_error(e, std::generic_category(), "pthread_attr_init");
+  if (int e = ::pthread_attr_init(&attr); e != 0)
+    throw std::system_error(e, std::generic_category(), "pthread_attr_init");
   int here = ::sched_getcpu();
   if (here >= 0 && ::pthread_getaffinity_np(::pthread_self(), sizeof s->allowed, &s->allowed) == 0) {
     cpu_set_t elsewhere = s->allowed;

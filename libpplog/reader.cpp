@@ -489,11 +489,8 @@ Status TopicReader::scan_batches(uint64_t from, uint64_t to, const std::function
       views.clear();
       return go;
     }
-  } sink{fn, batch_};
-  batch_.clear();
-  Status st = scan_with(from, to, sink);
-  batch_.clear();
-  return st;
+  } sink{fn, batch_};  // scan_with flushes before it returns: batch_ is left empty
+  return scan_with(from, to, sink);
 }
 
 Status TopicReader::scan_reverse(uint64_t from, uint64_t to, const std::function<bool(const LogView&)>& fn) {

@@ -203,6 +203,16 @@ void print_ids(pptool::Output& out, const std::vector<LogId>& ids) {
   out.flush();
 }
 
+// Opens the store, commits entries as one atomic batch (if any) and prints their ids.
+void commit_batch(const Args& a, const StoreOptions& opts, bool sync, const std::vector<Entry>& entries) {
+  auto store = pipeproc::Store::open(pptool::store_dir(a.store), Store::Mode::write, opts);
+  if (!store.ok()) pptool::fail(store.status());
+  std::vector<LogId> ids;
+  if (!entries.empty()) pptool::check((*store)->commit(entries, sync, &ids));
+  pptool::Output out;
+  if (!a.quiet) print_ids(out, ids);
+}
+
 #ifndef PP_COMMIT_JSON
 // True when all of stdin is small and already there: a regular file with at most kSmall
 // bytes left, or a pipe whose writers have all gone, holding at most kSmall bytes
@@ -242,14 +252,7 @@ void commit_small_stdin(const Args& a, const StoreOptions& opts, bool sync) {
       },
       in);
   if (a.atomic && !err.ok()) pptool::fail(err);
-  if (!in.entries.empty()) {
-    auto store = pipeproc::Store::open(pptool::store_dir(a.store), Store::Mode::write, opts);
-    if (!store.ok()) pptool::fail(store.status());
-    std::vector<LogId> ids;
-    pptool::check((*store)->commit(in.entries, sync, &ids));
-    pptool::Output out;
-    if (!a.quiet) print_ids(out, ids);
-  }
+  if (!in.entries.empty()) commit_batch(a, opts, sync, in.entries);
   if (!err.ok()) pptool::fail(err);
 }
 #endif
@@ -295,9 +298,6 @@ int main(int argc, char** argv) {
 #else
   pptool::EntryBuilder builder(topic_opt->count() > 0 ? a.topic : std::string());
 #endif
-  pptool::Output out;
-  std::vector<LogId> ids;
-
   if (!a.bodies.empty() || a.atomic) {
     // One atomic batch: the arguments, or all of stdin.
     pptool::Inputs in;
@@ -310,14 +310,13 @@ int main(int argc, char** argv) {
       return {};
     }, in);
 #endif
-    auto store = pipeproc::Store::open(pptool::store_dir(a.store), Store::Mode::write, opts);
-    if (!store.ok()) pptool::fail(store.status());
-    if (!in.entries.empty()) pptool::check((*store)->commit(in.entries, sync, &ids));
-    if (!a.quiet) print_ids(out, ids);
+    commit_batch(a, opts, sync, in.entries);
     return 0;
   }
 #ifdef PP_COMMIT_JSON
 
+  pptool::Output out;
+  std::vector<LogId> ids;
   std::unique_ptr<Store> store;
   auto open = [&]() -> Store& {
     if (!store) {
